@@ -1,0 +1,2 @@
+Console.Error.WriteLine("meshwire-wg: not yet wired");
+return 1;
