@@ -52,3 +52,27 @@ public sealed class Key32Tests
         Assert.DoesNotContain("00", new NodePrivateKey(Key32.Zero).ToString());
     }
 }
+
+public sealed class EndpointAddressTests
+{
+    [Theory]
+    [InlineData("10.0.0.1", 51820, "10.0.0.1:51820")]
+    [InlineData("fd00::1", 443, "[fd00::1]:443")]
+    public void FromIPEndPoint_RoundTrips(string ip, int port, string text)
+    {
+        var ep = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port);
+        var value = EndpointAddress.FromIPEndPoint(ep);
+        Assert.Equal(ep, value.ToIPEndPoint());
+        Assert.Equal(text, value.ToString());
+        Assert.Equal(ip.Contains('.'), value.IsIPv4);
+    }
+
+    [Fact]
+    public void Equals_ComparesAddressAndPort()
+    {
+        var a = EndpointAddress.FromBytes([10, 0, 0, 1], 1);
+        Assert.Equal(a, EndpointAddress.FromBytes([10, 0, 0, 1], 1));
+        Assert.NotEqual(a, EndpointAddress.FromBytes([10, 0, 0, 1], 2));
+        Assert.NotEqual(a, EndpointAddress.FromBytes([10, 0, 0, 2], 1));
+    }
+}
