@@ -1,0 +1,178 @@
+using Meshwire.Core;
+using Meshwire.Net.Tun;
+using Meshwire.Net.Udp;
+using Meshwire.WireGuard.Config;
+using Meshwire.WireGuard.Device;
+using Microsoft.Extensions.Logging;
+
+namespace Meshwire.Net.Engine;
+
+/// <summary>
+/// A running userspace WireGuard interface: the sans-I/O <see cref="WireGuardDevice"/> driven by real I/O.
+/// Threads and what flows between them:
+///   outbound (one per TUN queue): TUN read → EncryptOutbound → UDP send (batched);
+///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → TUN write;
+///   timers (one):                  Tick every 100 ms → handshakes and keepalives through the UDP socket.
+/// With several TUN queues the kernel keeps each flow on one queue, so sealing runs on several threads
+/// without reordering a flow.
+/// </summary>
+public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
+{
+    private const int BatchSize = 32;
+    private const int BufferSize = WireGuardDevice.HeadRoom + ushort.MaxValue + WireGuardDevice.TailRoom;
+
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private readonly TunDevice _tun;
+    private readonly UdpTransport _udp;
+    private readonly WireGuardDevice _device;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Thread> _threads = [];
+    private readonly Lock _configLock = new();
+    private int _disposed;
+
+    private WireGuardEngine(TunDevice tun, UdpTransport udp, TimeProvider time, ILogger logger)
+    {
+        _tun = tun;
+        _udp = udp;
+        _time = time;
+        _logger = logger;
+        _startTimestamp = time.GetTimestamp();
+        _device = new WireGuardDevice(new UdpSender(udp), time);
+    }
+
+    public string InterfaceName => _tun.Name;
+
+    public WireGuardDevice Device => _device;
+
+    public ushort ListenPort => _udp.LocalPort;
+
+    /// <summary>Completes when the interface goes away or the engine is disposed.</summary>
+    public Task Stopped => _stoppedSource.Task;
+
+    private readonly TaskCompletionSource _stoppedSource = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Creates the TUN interface and the UDP socket (random port until configured) and starts the threads.</summary>
+    public static WireGuardEngine Start(string interfaceName, ILogger logger, TimeProvider? time = null, int? queues = null)
+    {
+        var queueCount = queues ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+        var tun = TunDevice.Create(interfaceName, queueCount);
+        UdpTransport? udp = null;
+        try
+        {
+            udp = UdpTransport.Bind(0);
+            var engine = new WireGuardEngine(tun, udp, time ?? TimeProvider.System, logger);
+            engine.StartThreads(queueCount);
+            return engine;
+        }
+        catch
+        {
+            udp?.Dispose();
+            tun.Dispose();
+            throw;
+        }
+    }
+
+    private TimeSpan Now => _time.GetElapsedTime(_startTimestamp);
+
+    private void StartThreads(int queueCount)
+    {
+        for (var i = 0; i < queueCount; i++)
+        {
+            var queue = _tun.Queue(i);
+            StartThread($"wg-out-{i}", () => OutboundLoop(queue));
+        }
+
+        StartThread("wg-in", InboundLoop);
+        StartThread("wg-timers", TimerLoop);
+    }
+
+    private void StartThread(string name, Action body)
+    {
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception ex) when (Volatile.Read(ref _disposed) == 0)
+            {
+                Log.ThreadFailed(_logger, name, ex);
+                _stoppedSource.TrySetResult();
+            }
+            catch (Exception)
+            {
+                // Shutting down: sockets and queues were closed under the thread.
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        _threads.Add(thread);
+        thread.Start();
+    }
+
+    public DeviceStatus GetStatus() =>
+        new(_device.PrivateKey, _udp.LocalPort, _udp.FirewallMark, _device.GetPeerStatuses());
+
+    public int Apply(DeviceConfigUpdate update)
+    {
+        lock (_configLock)
+        {
+            // Socket changes go first: if the port is taken nothing else changes.
+            if (update.ListenPort is { } port && port != _udp.LocalPort)
+            {
+                var errno = _udp.Rebind(port);
+                if (errno != 0)
+                {
+                    return errno;
+                }
+            }
+
+            if (update.FirewallMark is { } mark)
+            {
+                var errno = _udp.SetFirewallMark(mark);
+                if (errno != 0)
+                {
+                    return errno;
+                }
+            }
+
+            _device.ApplyConfig(update, Now);
+            return 0;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _udp.Dispose();
+        _tun.Dispose();
+        foreach (var thread in _threads)
+        {
+            thread.Join(TimeSpan.FromSeconds(2));
+        }
+
+        _stoppedSource.TrySetResult();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Lets the device send handshakes and keepalives through the engine's socket.</summary>
+    private sealed class UdpSender(UdpTransport udp) : IDatagramSender
+    {
+        public void Send(ReadOnlySpan<byte> datagram, EndpointAddress destination) => udp.Send(datagram, destination);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Thread {Thread} failed; shutting the interface down")]
+        public static partial void ThreadFailed(ILogger logger, string thread, Exception exception);
+    }
+}

@@ -1,0 +1,245 @@
+using Meshwire.Core;
+using Meshwire.WireGuard.Noise;
+using Meshwire.WireGuard.Protocol;
+using Meshwire.WireGuard.Transport;
+
+namespace Meshwire.WireGuard.Device;
+
+// Handshake flow (whitepaper 5.4):
+//   initiator: InitiateHandshakeLocked → initiation → ... ReceiveResponse → keypair installed as current → staged
+//              packets (or a keepalive) confirm it to the responder.
+//   responder: ReceiveInitiation → response, keypair installed as next → first transport packet under it
+//              (ReceiveTransport) makes it current.
+// Initiations and responses pass MAC1 always and MAC2 when the device is under load (5.3); otherwise the
+// sender gets a cookie reply and must retry with MAC2.
+public sealed partial class WireGuardDevice
+{
+    /// <summary>Handshake messages per second above which the device asks for cookies (MAC2).</summary>
+    internal const int UnderLoadHandshakesPerSecond = 128;
+
+    /// <summary>How long the device stays under load after the rate drops (wireguard-go uses the same).</summary>
+    private static readonly TimeSpan UnderLoadAfter = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _loadLock = new();
+    private TimeSpan _loadWindowStart;
+    private int _loadWindowCount;
+    private TimeSpan _underLoadUntil = TimeSpan.MinValue;
+
+    /// <summary>Forces the under-load state for tests (cookies required for every handshake).</summary>
+    internal bool ForceUnderLoad { get; set; }
+
+    /// <summary>Starts a handshake unless one was sent less than REKEY_TIMEOUT ago. Caller holds peer.Lock.</summary>
+    private void InitiateHandshakeLocked(Peer peer, TimeSpan now, bool isRetry)
+    {
+        if (peer.Removed || _identity is null)
+        {
+            return;
+        }
+
+        if (peer.LastInitiationSent is { } last && now - last < WireGuardConstants.RekeyTimeout)
+        {
+            return;
+        }
+
+        var endpoint = peer.Endpoint;
+        if (endpoint.IsEmpty)
+        {
+            Counters.Drop(DropReason.NoEndpoint);
+            return;
+        }
+
+        _indices.Free(peer.Handshake.PendingLocalIndex);
+        var index = _indices.Allocate(peer);
+        Span<byte> message = stackalloc byte[MessageSize.Initiation];
+        if (!peer.Handshake.TryCreateInitiation(index, _wallClock.GetUtcNow(), now, message))
+        {
+            _indices.Free(index);
+            return;
+        }
+
+        peer.LastInitiationSent = now;
+        peer.Timers.OnHandshakeInitiated(now, isRetry);
+        peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+        _sender.Send(message, endpoint);
+    }
+
+    private void ReceiveInitiation(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    {
+        var identity = _identity;
+        if (identity is null)
+        {
+            Counters.Drop(DropReason.NoPrivateKey);
+            return;
+        }
+
+        if (!PassesCookieChecks(message, source, now))
+        {
+            return;
+        }
+
+        if (!InitiationReader.TryConsume(identity, message, out var consumed) || consumed is null)
+        {
+            Counters.Drop(DropReason.HandshakeRejected);
+            return;
+        }
+
+        if (!_peersByKey.TryGetValue(consumed.InitiatorStatic, out var peer))
+        {
+            Counters.Drop(DropReason.UnknownPeer);
+            return;
+        }
+
+        Span<byte> response = stackalloc byte[MessageSize.Response];
+        lock (peer.Lock)
+        {
+            if (peer.Removed || !peer.Handshake.TryAccept(consumed, now))
+            {
+                Counters.Drop(DropReason.HandshakeRejected);
+                return;
+            }
+
+            var index = _indices.Allocate(peer);
+            if (!peer.Handshake.TryCreateResponse(index, now, response, out var keys))
+            {
+                _indices.Free(index);
+                Counters.Drop(DropReason.HandshakeRejected);
+                return;
+            }
+
+            var keypair = new Keypair(keys, now);
+            _indices.Bind(keys.LocalIndex, peer, keypair);
+            var dropped = new List<Keypair>(2);
+            peer.Keypairs.InstallAsResponder(keypair, dropped);
+            FreeIndices(dropped);
+            peer.SetEndpoint(source);
+            peer.Timers.OnSessionDerived(now);
+            peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+        }
+
+        _sender.Send(response, source);
+    }
+
+    private void ReceiveResponse(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    {
+        if (!PassesCookieChecks(message, source, now))
+        {
+            return;
+        }
+
+        var index = MessageReader.ReadReceiverIndex(message);
+        if (!_indices.TryLookup(index, out var entry) || entry.Keypair is not null)
+        {
+            Counters.Drop(DropReason.UnknownReceiverIndex);
+            return;
+        }
+
+        var peer = entry.Peer;
+        lock (peer.Lock)
+        {
+            if (peer.Removed || peer.Handshake.PendingLocalIndex != index
+                || !peer.Handshake.TryConsumeResponse(message, out var keys))
+            {
+                Counters.Drop(DropReason.HandshakeRejected);
+                return;
+            }
+
+            var keypair = new Keypair(keys, now);
+            _indices.Bind(keys.LocalIndex, peer, keypair);
+            var dropped = new List<Keypair>(2);
+            peer.Keypairs.InstallAsInitiator(keypair, dropped);
+            FreeIndices(dropped);
+            peer.PublishSendKeypair();
+            peer.SetEndpoint(source);
+            OnHandshakeCompleteLocked(peer, now);
+            peer.Timers.OnSessionDerived(now);
+            peer.Timers.OnAnyAuthenticatedPacketReceived(now);
+            peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+
+            // The responder uses the new keypair only once it sees a packet under it: send one now.
+            SendKeepaliveLocked(peer, now);
+        }
+    }
+
+    private void ReceiveCookieReply(ReadOnlySpan<byte> message, TimeSpan now)
+    {
+        var index = MessageReader.ReadReceiverIndex(message);
+        if (!_indices.TryLookup(index, out var entry))
+        {
+            Counters.Drop(DropReason.UnknownReceiverIndex);
+            return;
+        }
+
+        lock (entry.Peer.Lock)
+        {
+            if (!entry.Peer.Handshake.TryConsumeCookieReply(message, now))
+            {
+                Counters.Drop(DropReason.HandshakeRejected);
+            }
+        }
+    }
+
+    /// <summary>MAC1 always; MAC2 under load, answering with a cookie reply when it is missing (5.4.7).</summary>
+    private bool PassesCookieChecks(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    {
+        var checker = _cookieChecker;
+        if (checker is null || !checker.CheckMac1(message))
+        {
+            Counters.Drop(DropReason.InvalidMac1);
+            return false;
+        }
+
+        if (!IsUnderLoad(now) || checker.CheckMac2(message, source, now))
+        {
+            return true;
+        }
+
+        Span<byte> reply = stackalloc byte[MessageSize.CookieReply];
+        var length = checker.WriteCookieReply(message, source, now, reply);
+        if (length > 0)
+        {
+            _sender.Send(reply[..length], source);
+        }
+
+        Counters.Drop(DropReason.CookieRequired);
+        return false;
+    }
+
+    private bool IsUnderLoad(TimeSpan now)
+    {
+        if (ForceUnderLoad)
+        {
+            return true;
+        }
+
+        lock (_loadLock)
+        {
+            if (now - _loadWindowStart >= TimeSpan.FromSeconds(1))
+            {
+                _loadWindowStart = now;
+                _loadWindowCount = 0;
+            }
+
+            if (++_loadWindowCount > UnderLoadHandshakesPerSecond)
+            {
+                _underLoadUntil = now + UnderLoadAfter;
+            }
+
+            return now < _underLoadUntil;
+        }
+    }
+
+    /// <summary>Caller holds peer.Lock.</summary>
+    private void OnHandshakeCompleteLocked(Peer peer, TimeSpan now)
+    {
+        peer.LastHandshake = _wallClock.GetUtcNow();
+        peer.Timers.OnHandshakeComplete(now);
+    }
+
+    private void FreeIndices(List<Keypair> dropped)
+    {
+        foreach (var keypair in dropped)
+        {
+            _indices.Free(keypair.LocalIndex);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using Meshwire.Core;
+using Meshwire.WireGuard.Noise;
+using Meshwire.WireGuard.Timers;
+using Meshwire.WireGuard.Transport;
+
+namespace Meshwire.WireGuard.Device;
+
+/// <summary>What the driver does with a datagram after <see cref="WireGuardDevice.ProcessInbound"/>.</summary>
+public enum InboundAction
+{
+    /// <summary>Write datagram[Offset .. Offset+Length] to TUN.</summary>
+    WriteToTun,
+
+    /// <summary>Consumed (handshake, cookie or keepalive); nothing for TUN.</summary>
+    Handled,
+
+    /// <summary>Dropped and counted.</summary>
+    Dropped,
+}
+
+public readonly record struct InboundResult(InboundAction Action, int Offset, int Length)
+{
+    public static InboundResult Handled => new(InboundAction.Handled, 0, 0);
+
+    public static InboundResult Dropped => new(InboundAction.Dropped, 0, 0);
+}
+
+public sealed partial class WireGuardDevice
+{
+    /// <summary>
+    /// Handles one UDP datagram from <paramref name="source"/>. Transport data is decrypted in place.
+    /// Safe to call from several threads at once; never throws on bad input.
+    /// </summary>
+    public InboundResult ProcessInbound(Span<byte> datagram, EndpointAddress source, TimeSpan now)
+    {
+        if (!MessageReader.TryGetType(datagram, out var type))
+        {
+            Counters.Drop(DropReason.MalformedDatagram);
+            return InboundResult.Dropped;
+        }
+
+        switch (type)
+        {
+            case MessageType.Transport:
+                return ReceiveTransport(datagram, source, now);
+            case MessageType.Initiation:
+                ReceiveInitiation(datagram, source, now);
+                return InboundResult.Handled;
+            case MessageType.Response:
+                ReceiveResponse(datagram, source, now);
+                return InboundResult.Handled;
+            case MessageType.CookieReply:
+                ReceiveCookieReply(datagram, now);
+                return InboundResult.Handled;
+            default:
+                Counters.Drop(DropReason.MalformedDatagram);
+                return InboundResult.Dropped;
+        }
+    }
+
+    private InboundResult ReceiveTransport(Span<byte> datagram, EndpointAddress source, TimeSpan now)
+    {
+        var index = MessageReader.ReadReceiverIndex(datagram);
+        if (!_indices.TryLookup(index, out var entry) || entry.Keypair is not { } keypair)
+        {
+            Counters.Drop(DropReason.UnknownReceiverIndex);
+            return InboundResult.Dropped;
+        }
+
+        var status = keypair.Open(datagram, now, out var plaintextLength);
+        if (status != OpenStatus.Ok)
+        {
+            Counters.Drop(status switch
+            {
+                OpenStatus.Replayed => DropReason.Replayed,
+                OpenStatus.Expired => DropReason.KeypairExpired,
+                OpenStatus.TooShort => DropReason.MalformedDatagram,
+                _ => DropReason.AuthenticationFailed,
+            });
+            return InboundResult.Dropped;
+        }
+
+        var peer = entry.Peer;
+        peer.AddRx(datagram.Length);
+        if (peer.Endpoint != source)
+        {
+            // Roaming (whitepaper 2.1): the latest authenticated source becomes the endpoint.
+            peer.SetEndpoint(source);
+        }
+
+        lock (peer.Lock)
+        {
+            if (ReferenceEquals(peer.Keypairs.Next, keypair))
+            {
+                ConfirmNextLocked(peer, keypair, now);
+            }
+
+            peer.Timers.OnAnyAuthenticatedPacketReceived(now);
+            peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+            if (plaintextLength > 0)
+            {
+                peer.Timers.OnDataReceived(now);
+            }
+
+            if (ReferenceEquals(peer.Keypairs.Current, keypair) && PeerTimers.ShouldRekeyOnReceive(keypair, now))
+            {
+                InitiateHandshakeLocked(peer, now, isRetry: false);
+            }
+        }
+
+        if (plaintextLength == 0)
+        {
+            return InboundResult.Handled;
+        }
+
+        var padded = datagram.Slice(MessageSize.TransportHeader, plaintextLength);
+        if (!IpPacket.TryGetSourceAndLength(padded, out var innerSource, out var innerLength))
+        {
+            Counters.Drop(DropReason.MalformedInnerPacket);
+            return InboundResult.Dropped;
+        }
+
+        if (!ReferenceEquals(_allowedIps.Lookup(innerSource), peer))
+        {
+            Counters.Drop(DropReason.SourceNotAllowed);
+            return InboundResult.Dropped;
+        }
+
+        return new InboundResult(InboundAction.WriteToTun, MessageSize.TransportHeader, innerLength);
+    }
+
+    /// <summary>First packet under the responder's new keypair confirms it (whitepaper 5.4.6). Caller holds peer.Lock.</summary>
+    private void ConfirmNextLocked(Peer peer, Keypair keypair, TimeSpan now)
+    {
+        var dropped = new List<Keypair>(2);
+        if (!peer.Keypairs.ConfirmNext(keypair, dropped))
+        {
+            return;
+        }
+
+        FreeIndices(dropped);
+        peer.PublishSendKeypair();
+        OnHandshakeCompleteLocked(peer, now);
+        FlushStagedLocked(peer, now);
+    }
+}
