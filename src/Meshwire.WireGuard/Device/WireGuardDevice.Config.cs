@@ -8,7 +8,7 @@ public sealed partial class WireGuardDevice
 {
     // Stands in for the local identity of peers configured before a private key is set; no handshake runs with it
     // because every handshake path checks _identity first.
-    private static readonly Lazy<LocalIdentity> NoIdentity = new(() => new LocalIdentity(new NodePrivateKey(Key32.Zero)));
+    private static readonly Lazy<LocalIdentity> NoIdentity = new(() => new LocalIdentity(X25519Keys.GeneratePrivateKey()));
 
     /// <summary>
     /// Applies the key and peer parts of a validated update (listen port and fwmark belong to the UDP driver).
