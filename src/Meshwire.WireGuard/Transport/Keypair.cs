@@ -88,11 +88,20 @@ public sealed class Keypair : IDisposable
     /// <paramref name="datagram"/> must hold <see cref="TransportMessage.DatagramLength"/> bytes: a shorter buffer is a
     /// programming error and throws.
     /// </summary>
-    public int Seal(ulong counter, Span<byte> datagram, int plaintextLength)
+    public int Seal(ulong counter, Span<byte> datagram, int plaintextLength) =>
+        SealPadded(counter, datagram, TransportMessage.PaddedLength(plaintextLength), plaintextLength);
+
+    /// <summary>
+    /// <see cref="Seal(ulong, Span{byte}, int)"/> with the padding capped at the tunnel <paramref name="mtu"/>, which is
+    /// what wireguard-go and the kernel send.
+    /// </summary>
+    public int Seal(ulong counter, Span<byte> datagram, int plaintextLength, int mtu) =>
+        SealPadded(counter, datagram, TransportMessage.PaddedLength(plaintextLength, mtu), plaintextLength);
+
+    private int SealPadded(ulong counter, Span<byte> datagram, int padded, int plaintextLength)
     {
-        var padded = TransportMessage.PaddedLength(plaintextLength);
         var length = TransportMessage.HeaderLength + padded + TransportMessage.TagLength;
-        if ((uint)plaintextLength > (uint)(datagram.Length - TransportMessage.MinimumLength) || datagram.Length < length)
+        if (plaintextLength < 0 || datagram.Length < length)
         {
             throw new ArgumentException($"A {plaintextLength}-byte packet needs a {length}-byte datagram buffer, got {datagram.Length}.", nameof(datagram));
         }

@@ -28,6 +28,13 @@ public static class TransportMessage
     /// <summary>Plaintext length after padding to a multiple of 16.</summary>
     public static int PaddedLength(int plaintextLength) => (plaintextLength + PaddingMultiple - 1) & ~(PaddingMultiple - 1);
 
+    /// <summary>
+    /// Plaintext length after padding to a multiple of 16 but never beyond <paramref name="mtu"/>, as the reference
+    /// implementations do so that a full-size packet still fits the tunnel MTU (1420 stays 1420, not 1424).
+    /// </summary>
+    public static int PaddedLength(int plaintextLength, int mtu) =>
+        plaintextLength >= mtu ? plaintextLength : Math.Min(PaddedLength(plaintextLength), mtu);
+
     /// <summary>Datagram length for a plaintext of <paramref name="plaintextLength"/> bytes.</summary>
     public static int DatagramLength(int plaintextLength) => HeaderLength + PaddedLength(plaintextLength) + TagLength;
 

@@ -214,6 +214,25 @@ public sealed class KeypairTests
         Assert.Equal(expected, datagram[..length]);
     }
 
+    [Theory]
+    [InlineData(1420, 1420, 1420)] // a full-size packet is not padded past the MTU
+    [InlineData(1419, 1420, 1420)]
+    [InlineData(1400, 1420, 1408)]
+    [InlineData(0, 1420, 0)]
+    [InlineData(1280, 1280, 1280)]
+    public void Seal_WithMtu_PaddingCappedAtMtu(int packetLength, int mtu, int expectedPadded)
+    {
+        var (initiator, responder) = KeypairFactory.CreatePair(Now);
+        var datagram = new byte[TransportMessage.DatagramLength(packetLength)];
+        Packet(packetLength).CopyTo(datagram, 16);
+
+        var length = initiator.Seal(3, datagram, packetLength, mtu);
+
+        Assert.Equal(16 + expectedPadded + 16, length);
+        Assert.Equal(OpenStatus.Ok, responder.Open(datagram.AsSpan(0, length), Now, out var plaintextLength));
+        Assert.Equal(expectedPadded, plaintextLength);
+    }
+
     [Fact]
     public void Seal_BufferTooSmall_Throws()
     {
