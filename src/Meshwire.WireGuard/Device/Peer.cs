@@ -23,7 +23,6 @@ public sealed class Peer
     internal readonly PeerTimers Timers;
     internal readonly KeypairSet Keypairs = new();
     internal readonly Queue<StagedPacket> Staged = new();
-    internal TimeSpan? LastInitiationSent;
     internal DateTimeOffset? LastHandshake;
     internal bool Removed;
 

@@ -1,6 +1,5 @@
 using Meshwire.Core;
 using Meshwire.WireGuard.Noise;
-using Meshwire.WireGuard.Protocol;
 using Meshwire.WireGuard.Transport;
 
 namespace Meshwire.WireGuard.Device;
@@ -36,7 +35,7 @@ public sealed partial class WireGuardDevice
             return;
         }
 
-        if (peer.LastInitiationSent is { } last && now - last < WireGuardConstants.RekeyTimeout)
+        if (!peer.Timers.CanSendHandshakeInitiation(now))
         {
             return;
         }
@@ -57,8 +56,10 @@ public sealed partial class WireGuardDevice
             return;
         }
 
-        peer.LastInitiationSent = now;
-        peer.Timers.OnHandshakeInitiated(now, isRetry);
+        // Timers count retries themselves (a retry follows a Poll that asked for one).
+        _ = isRetry;
+        peer.Timers.OnHandshakeInitiated(now);
+        peer.Timers.OnAnyAuthenticatedPacketSent(now);
         peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
         _sender.Send(message, endpoint);
     }
@@ -92,10 +93,17 @@ public sealed partial class WireGuardDevice
         Span<byte> response = stackalloc byte[MessageSize.Response];
         lock (peer.Lock)
         {
+            var ourPending = peer.Handshake.PendingLocalIndex;
             if (peer.Removed || !peer.Handshake.TryAccept(consumed, now))
             {
                 Counters.Drop(DropReason.HandshakeRejected);
                 return;
+            }
+
+            // Accepting their initiation abandons ours (the responder role wins): its index is dead.
+            if (ourPending != 0 && peer.Handshake.PendingLocalIndex != ourPending)
+            {
+                _indices.Free(ourPending);
             }
 
             var index = _indices.Allocate(peer);
@@ -113,6 +121,7 @@ public sealed partial class WireGuardDevice
             FreeIndices(dropped);
             peer.SetEndpoint(source);
             peer.Timers.OnSessionDerived(now);
+            peer.Timers.OnAnyAuthenticatedPacketSent(now);
             peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
         }
 
@@ -237,9 +246,11 @@ public sealed partial class WireGuardDevice
 
     private void FreeIndices(List<Keypair> dropped)
     {
+        // A packet thread still holding a dropped keypair gets Expired or a zero length from it, never old keys.
         foreach (var keypair in dropped)
         {
             _indices.Free(keypair.LocalIndex);
+            keypair.Dispose();
         }
     }
 }

@@ -1,6 +1,5 @@
 using Meshwire.Core;
 using Meshwire.WireGuard.Noise;
-using Meshwire.WireGuard.Timers;
 using Meshwire.WireGuard.Transport;
 
 namespace Meshwire.WireGuard.Device;
@@ -102,7 +101,7 @@ public sealed partial class WireGuardDevice
                 peer.Timers.OnDataReceived(now);
             }
 
-            if (ReferenceEquals(peer.Keypairs.Current, keypair) && PeerTimers.ShouldRekeyOnReceive(keypair, now))
+            if (ReferenceEquals(peer.Keypairs.Current, keypair) && peer.Timers.TryClaimLastMinuteHandshake(keypair, now))
             {
                 InitiateHandshakeLocked(peer, now, isRetry: false);
             }

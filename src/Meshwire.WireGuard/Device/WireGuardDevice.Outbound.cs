@@ -72,7 +72,14 @@ public sealed partial class WireGuardDevice
             return OutboundResult.Dropped;
         }
 
-        var length = keypair.Seal(counter, buffer, packetLength);
+        var length = keypair.Seal(counter, buffer, packetLength, Mtu);
+        if (length == 0)
+        {
+            // The keypair was retired under us (rekey or removal); the packet is lost like any in flight.
+            Counters.Drop(DropReason.KeypairExpired);
+            return OutboundResult.Dropped;
+        }
+
         peer.AddTx(length);
         lock (peer.Lock)
         {
@@ -81,6 +88,7 @@ public sealed partial class WireGuardDevice
                 peer.Timers.OnDataSent(now);
             }
 
+            peer.Timers.OnAnyAuthenticatedPacketSent(now);
             peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
             if (PeerTimers.ShouldRekeyOnSend(keypair, now))
             {
@@ -113,8 +121,13 @@ public sealed partial class WireGuardDevice
 
                 var staged = peer.Staged.Dequeue();
                 staged.Span.CopyTo(scratch.AsSpan(HeadRoom));
-                var length = keypair.Seal(counter, scratch, staged.Length);
+                var length = keypair.Seal(counter, scratch, staged.Length, Mtu);
                 staged.Return();
+                if (length == 0)
+                {
+                    return false;
+                }
+
                 if (endpoint.IsEmpty)
                 {
                     Counters.Drop(DropReason.NoEndpoint);
@@ -128,6 +141,7 @@ public sealed partial class WireGuardDevice
                     peer.Timers.OnDataSent(now);
                 }
 
+                peer.Timers.OnAnyAuthenticatedPacketSent(now);
                 peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
             }
 

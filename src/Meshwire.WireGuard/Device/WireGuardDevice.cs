@@ -44,6 +44,9 @@ public sealed partial class WireGuardDevice
 
     public DeviceCounters Counters { get; } = new();
 
+    /// <summary>The interface MTU; padding never grows a packet past it (as wireguard-go and the kernel do).</summary>
+    public int Mtu { get; set; } = 1420;
+
     public NodePublicKey? PublicKey => _identity?.PublicKey;
 
     public NodePrivateKey? PrivateKey => _identity?.PrivateKey;
