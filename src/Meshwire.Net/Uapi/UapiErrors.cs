@@ -1,0 +1,20 @@
+namespace Meshwire.Net.Uapi;
+
+/// <summary>
+/// The negative errno values a UAPI response carries in its errno= line; the same numbers wireguard-go answers with
+/// (https://www.wireguard.com/xplatform/: "errno is the corresponding integer from errno.h").
+/// </summary>
+public static class UapiErrors
+{
+    /// <summary>A key or value that is not valid: the whole set request is rejected.</summary>
+    public const int Invalid = -22;
+
+    /// <summary>A line that is not key=value at all.</summary>
+    public const int Protocol = -71;
+
+    /// <summary>listen_port (or fwmark) could not be applied because the port is taken.</summary>
+    public const int PortInUse = -98;
+
+    /// <summary>Reading or writing the request failed.</summary>
+    public const int IO = -5;
+}
