@@ -119,7 +119,7 @@ internal static partial class Program
             UapiServer uapi;
             try
             {
-                uapi = UapiServer.Start(name, engine, logger);
+                uapi = UapiServer.Start(name, engine, logger: logger);
             }
             catch (Exception ex)
             {

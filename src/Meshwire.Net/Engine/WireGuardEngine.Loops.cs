@@ -6,42 +6,51 @@ namespace Meshwire.Net.Engine;
 
 public sealed partial class WireGuardEngine
 {
-    /// <summary>TUN → seal → UDP. Sealed datagrams are gathered and sent with one sendmmsg per batch.</summary>
+    /// <summary>
+    /// TUN → seal → UDP. A batch of packets is read (the first read blocks, the rest are what is already queued),
+    /// each is sealed in place in its slot, and the sealed datagrams go out with one sendmmsg.
+    /// </summary>
     private void OutboundLoop(TunQueue queue)
     {
-        using var batch = new PacketBatch(BatchSize, BufferSize);
+        var batch = new PacketBatch(BatchSize, BufferSize);
         while (!_stopping.IsCancellationRequested)
         {
-            var count = 0;
-            // Block for the first packet, then take what is already queued without blocking.
-            var length = queue.Read(batch.Buffer(0)[WireGuardDevice.HeadRoom..^WireGuardDevice.TailRoom]);
-            while (length > 0)
+            var count = queue.ReadBatch(batch, WireGuardDevice.HeadRoom);
+            if (count == 0)
             {
-                var result = _device.EncryptOutbound(batch.Buffer(count), length, Now);
-                if (result.Action == OutboundAction.Send)
+                if (_tun.IsRemoved)
                 {
-                    batch.SetLength(count, result.Length);
-                    batch.SetEndpoint(count, result.Destination);
-                    count++;
+                    _stoppedSource.TrySetResult();
+                    return;
                 }
 
-                if (count == BatchSize)
+                continue;
+            }
+
+            var now = Now;
+            var ready = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var result = _device.EncryptOutbound(batch.Buffer(i), batch.Lengths[i], now);
+                if (result.Action != OutboundAction.Send)
                 {
-                    break;
+                    continue;
                 }
 
-                length = queue.TryRead(batch.Buffer(count)[WireGuardDevice.HeadRoom..^WireGuardDevice.TailRoom]);
+                if (ready != i)
+                {
+                    // Keep sealed datagrams contiguous for sendmmsg; only after a staged or dropped packet.
+                    batch.Buffer(i)[..result.Length].CopyTo(batch.Buffer(ready));
+                }
+
+                batch.Lengths[ready] = result.Length;
+                batch.Endpoints[ready] = result.Destination;
+                ready++;
             }
 
-            if (length < 0)
+            if (ready > 0)
             {
-                _stoppedSource.TrySetResult();
-                return;
-            }
-
-            if (count > 0)
-            {
-                _udp.SendBatch(batch, count);
+                _udp.SendBatch(batch, ready);
             }
         }
     }
@@ -49,7 +58,7 @@ public sealed partial class WireGuardEngine
     /// <summary>UDP → open → TUN.</summary>
     private void InboundLoop()
     {
-        using var batch = new PacketBatch(BatchSize, BufferSize);
+        var batch = new PacketBatch(BatchSize, BufferSize);
         var queue = _tun.Queue(0);
         while (!_stopping.IsCancellationRequested)
         {
@@ -62,8 +71,8 @@ public sealed partial class WireGuardEngine
             var now = Now;
             for (var i = 0; i < count; i++)
             {
-                var datagram = batch.Buffer(i)[..batch.Length(i)];
-                var result = _device.ProcessInbound(datagram, batch.Endpoint(i), now);
+                var datagram = batch.Packet(i);
+                var result = _device.ProcessInbound(datagram, batch.Endpoints[i], now);
                 if (result.Action == InboundAction.WriteToTun)
                 {
                     queue.Write(datagram.Slice(result.Offset, result.Length));

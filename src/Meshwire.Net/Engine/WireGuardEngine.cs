@@ -39,7 +39,8 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
         _time = time;
         _logger = logger;
         _startTimestamp = time.GetTimestamp();
-        _device = new WireGuardDevice(new UdpSender(udp), time);
+        _device = new WireGuardDevice(new UdpSender(udp), time) { Mtu = tun.Mtu };
+        _ = tun.Removed.ContinueWith(_ => _stoppedSource.TrySetResult(), TaskScheduler.Default);
     }
 
     public string InterfaceName => _tun.Name;
@@ -61,7 +62,7 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
         UdpTransport? udp = null;
         try
         {
-            udp = UdpTransport.Bind(0);
+            udp = UdpTransport.Open(0);
             var engine = new WireGuardEngine(tun, udp, time ?? TimeProvider.System, logger);
             engine.StartThreads(queueCount);
             return engine;

@@ -181,6 +181,10 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
         {
             // The client went away or the server is stopping.
         }
+        catch (Exception e)
+        {
+            LogConnectionFailed(_logger, e);
+        }
     }
 
     /// <summary>Answers one request into <paramref name="writer"/>; false when the connection should close.</summary>
@@ -227,7 +231,16 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 {
                     lock (_deviceGate)
                     {
-                        errno = _device.Apply(update);
+                        try
+                        {
+                            errno = _device.Apply(update);
+                        }
+                        catch (Exception e)
+                        {
+                            // A fault in the device must not silently cut the client off: answer EIO and log it.
+                            LogApplyFailed(_logger, e);
+                            errno = UapiErrors.IO;
+                        }
                     }
                 }
 
@@ -248,6 +261,12 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "UAPI: invalid operation {Operation}; closing the connection")]
     private static partial void LogMalformed(ILogger logger, string operation);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "UAPI: a connection failed")]
+    private static partial void LogConnectionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "UAPI: applying a set request failed")]
+    private static partial void LogApplyFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "UAPI: set request failed with errno {Errno}")]
     private static partial void LogSetFailed(ILogger logger, int errno);
