@@ -43,7 +43,7 @@ internal sealed class CompiledRule
 
         SourcePrincipals = [.. principals];
         SourcePrefixes = [.. prefixes.Distinct()];
-        Targets = [.. rule.Targets.Select(Compile)];
+        Targets = [.. rule.Targets.SelectMany(Compile)];
     }
 
     public int Ordinal { get; }
@@ -87,10 +87,15 @@ internal sealed class CompiledRule
         return false;
     }
 
-    private static CompiledTarget Compile(RuleTarget target)
+    private static IEnumerable<CompiledTarget> Compile(RuleTarget target)
     {
         var alias = target.Destination;
-        return alias.Kind switch
+        if (alias.Kind == AliasKind.Group)
+        {
+            return alias.Users.Distinct().Select(u => new CompiledTarget(TargetKind.Principal, Principal.User(u), default, target.Protocols, target.Ports));
+        }
+
+        return [alias.Kind switch
         {
             AliasKind.Wildcard => new(TargetKind.Principal, Principal.All, default, target.Protocols, target.Ports),
             AliasKind.User => new(TargetKind.Principal, Principal.User(alias.Text), default, target.Protocols, target.Ports),
@@ -100,7 +105,7 @@ internal sealed class CompiledRule
             AliasKind.AutogroupSelf => new(TargetKind.Self, default, default, target.Protocols, target.Ports),
             AliasKind.Host or AliasKind.Prefix => new(TargetKind.Prefix, default, alias.Prefix, target.Protocols, target.Ports),
             _ => throw new InvalidOperationException($"{alias.Kind} cannot be a destination here"),
-        };
+        }];
     }
 }
 

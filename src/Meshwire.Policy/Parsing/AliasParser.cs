@@ -149,7 +149,7 @@ internal static class AliasParser
         else
         {
             var colon = text.LastIndexOf(':');
-            if (colon < 0)
+            if (colon < 0 || text.AsSpan(colon + 1).ContainsAnyExcept("0123456789*,-"))
             {
                 throw new PolicyException(position, $"destination \"{text}\" needs ports: write {text}:* for all ports or {text}:22 for one");
             }
