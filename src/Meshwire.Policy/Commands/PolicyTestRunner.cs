@@ -1,4 +1,3 @@
-using System.Net;
 using Meshwire.Policy.Compile;
 using Meshwire.Policy.HuJson;
 using Meshwire.Policy.Model;
@@ -52,6 +51,4 @@ public static class PolicyTestRunner
         AliasKind.Host or AliasKind.Prefix => new PolicyNode(new StableNodeId(name), name, "", [], [alias.Prefix.BaseAddress]),
         _ => throw new ArgumentException($"{alias.Kind} cannot stand for one node", nameof(alias)),
     };
-
-    internal static IPAddress? FirstAddress(PolicyNode node) => node.Addresses.Count > 0 ? node.Addresses[0] : null;
 }
