@@ -62,22 +62,43 @@ internal static partial class Program
     private static void PrintUsage(TextWriter writer) =>
         writer.WriteLine("Usage: meshwire-wg [-f/--foreground] INTERFACE-NAME");
 
-    /// <summary>Starts the foreground child detached and returns once it is ready.</summary>
+    /// <summary>
+    /// Starts the foreground child detached and returns once it is ready. All three of the child's standard streams are
+    /// pipes to us, never our own: the runtime duplicates a process's standard descriptors before Main runs, so whatever
+    /// the child starts with it keeps, and whoever started us (wg-quick, a shell pipeline) must not wait for it.
+    /// The child writes either the ready line or what went wrong; anything but the ready line we pass on.
+    /// </summary>
     private static int Detach(string name)
     {
+        // .NET hands inherited descriptors on to children; a daemon must not keep its starter's pipes open.
+        CloseInheritedDescriptors();
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate own executable");
         var start = new ProcessStartInfo(self, [name])
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
-            RedirectStandardError = false,
+            RedirectStandardError = true,
             UseShellExecute = false,
         };
         start.Environment[ChildVariable] = "1";
         using var child = Process.Start(start) ?? throw new InvalidOperationException("cannot start child");
-        var line = child.StandardOutput.ReadLine();
-        if (line == ReadyLine)
+        child.StandardInput.Close();
+        child.ErrorDataReceived += (_, e) =>
         {
-            return 0;
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine(e.Data);
+            }
+        };
+        child.BeginErrorReadLine();
+        while (child.StandardOutput.ReadLine() is { } line)
+        {
+            if (line == ReadyLine)
+            {
+                return 0;
+            }
+
+            Console.Error.WriteLine(line);
         }
 
         child.WaitForExit(5000);
@@ -86,9 +107,15 @@ internal static partial class Program
 
     private static int RunForeground(string name, bool detachedChild)
     {
+        // A detached child must never let .NET's Console duplicate the caller's pipes (it dups the descriptors it
+        // wraps), or whoever started our parent (wg-quick, a shell pipeline) would wait for us forever. It keeps only
+        // stdout, the pipe to the parent, for one line written with write(2), then lets go of that too.
         if (detachedChild)
         {
             _ = SetSid();
+            CloseInheritedDescriptors();
+            RedirectToDevNull(0);
+            RedirectToDevNull(2);
         }
 
         var level = Environment.GetEnvironmentVariable("LOG_LEVEL") switch
@@ -97,10 +124,14 @@ internal static partial class Program
             "silent" => LogLevel.None,
             _ => LogLevel.Information,
         };
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .SetMinimumLevel(level)
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .AddFilter((_, _) => !detachedChild || level == LogLevel.Debug));
+        using var loggerFactory = LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(level);
+            if (!detachedChild)
+            {
+                b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            }
+        });
         var logger = loggerFactory.CreateLogger($"meshwire-wg({name})");
 
         WireGuardEngine engine;
@@ -110,7 +141,7 @@ internal static partial class Program
         }
         catch (Exception ex)
         {
-            Console.Error.WriteLine($"meshwire-wg: cannot create interface {name}: {ex.Message}");
+            Report(detachedChild, $"meshwire-wg: cannot create interface {name}: {ex.Message}");
             return 1;
         }
 
@@ -123,20 +154,17 @@ internal static partial class Program
             }
             catch (Exception ex)
             {
-                Console.Error.WriteLine($"meshwire-wg: cannot open the UAPI socket for {name}: {ex.Message}");
+                Report(detachedChild, $"meshwire-wg: cannot open the UAPI socket for {name}: {ex.Message}");
                 return 1;
             }
 
             using (uapi)
             {
                 Log.Started(logger, name, engine.ListenPort);
-                Console.Out.WriteLine(ReadyLine);
-                Console.Out.Flush();
+                Report(detachedChild, ReadyLine);
                 if (detachedChild)
                 {
-                    // The parent has gone; nothing reads our console any more.
-                    Console.SetOut(TextWriter.Null);
-                    Console.SetError(TextWriter.Null);
+                    RedirectToDevNull(1);
                 }
 
                 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; engine.Dispose(); });
@@ -149,8 +177,82 @@ internal static partial class Program
         return 0;
     }
 
+    /// <summary>One line to whoever started us: the console in the foreground, the parent's pipe (raw fd 1) when detached.</summary>
+    private static void Report(bool detachedChild, string line)
+    {
+        if (!detachedChild)
+        {
+            (line == ReadyLine ? Console.Out : Console.Error).WriteLine(line);
+            return;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        _ = Write(1, bytes, bytes.Length);
+    }
+
+    /// <summary>
+    /// Closes descriptors above 2 that lack FD_CLOEXEC: the runtime opens all of its own with it, so those came from
+    /// whoever started us (wg-quick keeps its stderr on fd 3, a shell may leave others).
+    /// </summary>
+    private static void CloseInheritedDescriptors()
+    {
+        const int FGetFd = 1;
+        const int FdCloexec = 1;
+        string[] entries;
+        try
+        {
+            entries = Directory.GetFileSystemEntries("/proc/self/fd");
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
+        foreach (var entry in entries)
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var fd) && fd > 2)
+            {
+                var flags = Fcntl(fd, FGetFd, 0);
+                if (flags >= 0 && (flags & FdCloexec) == 0)
+                {
+                    _ = Close(fd);
+                }
+            }
+        }
+    }
+
+    private static void RedirectToDevNull(int fd)
+    {
+        var devNull = Open("/dev/null", 2 /* O_RDWR */);
+        if (devNull < 0)
+        {
+            return;
+        }
+
+        _ = Dup2(devNull, fd);
+        if (devNull != fd)
+        {
+            _ = Close(devNull);
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     private static partial int SetSid();
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
+    private static partial int Dup2(int oldFd, int newFd);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, byte[] buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 
     private static partial class Log
     {
