@@ -286,7 +286,7 @@ public static partial class UapiProtocol
             return false;
         }
 
-        if (address.ScopeId != 0)
+        if (isV6 && address.ScopeId != 0)
         {
             return false;
         }

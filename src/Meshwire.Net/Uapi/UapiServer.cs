@@ -205,9 +205,19 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 }
 
                 DeviceStatus status;
-                lock (_deviceGate)
+                try
                 {
-                    status = _device.GetStatus();
+                    lock (_deviceGate)
+                    {
+                        status = _device.GetStatus();
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A failing device must not take the server down; wg prints the errno.
+                    LogDeviceFailed(_logger, e);
+                    UapiProtocol.FormatErrno(UapiErrors.Unknown, writer);
+                    return true;
                 }
 
                 UapiProtocol.FormatGet(status, writer);
@@ -225,9 +235,17 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 int errno;
                 if (UapiProtocol.TryParseSet(lines, out var update, out errno))
                 {
-                    lock (_deviceGate)
+                    try
                     {
-                        errno = _device.Apply(update);
+                        lock (_deviceGate)
+                        {
+                            errno = _device.Apply(update);
+                        }
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        LogDeviceFailed(_logger, e);
+                        errno = UapiErrors.Unknown;
                     }
                 }
 
@@ -251,4 +269,7 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "UAPI: set request failed with errno {Errno}")]
     private static partial void LogSetFailed(ILogger logger, int errno);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "UAPI: the device failed to answer a request")]
+    private static partial void LogDeviceFailed(ILogger logger, Exception exception);
 }
