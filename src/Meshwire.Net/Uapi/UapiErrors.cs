@@ -15,6 +15,9 @@ public static class UapiErrors
     /// <summary>listen_port (or fwmark) could not be applied because the port is taken.</summary>
     public const int PortInUse = -98;
 
+    /// <summary>The device failed in an unexpected way (ENOANO, as wireguard-go answers).</summary>
+    public const int Unknown = -55;
+
     /// <summary>Reading or writing the request failed.</summary>
     public const int IO = -5;
 }

@@ -181,10 +181,6 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
         {
             // The client went away or the server is stopping.
         }
-        catch (Exception e)
-        {
-            LogConnectionFailed(_logger, e);
-        }
     }
 
     /// <summary>Answers one request into <paramref name="writer"/>; false when the connection should close.</summary>
@@ -209,9 +205,19 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 }
 
                 DeviceStatus status;
-                lock (_deviceGate)
+                try
                 {
-                    status = _device.GetStatus();
+                    lock (_deviceGate)
+                    {
+                        status = _device.GetStatus();
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A failing device must not take the server down; wg prints the errno.
+                    LogDeviceFailed(_logger, e);
+                    UapiProtocol.FormatErrno(UapiErrors.Unknown, writer);
+                    return true;
                 }
 
                 UapiProtocol.FormatGet(status, writer);
@@ -229,18 +235,17 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 int errno;
                 if (UapiProtocol.TryParseSet(lines, out var update, out errno))
                 {
-                    lock (_deviceGate)
+                    try
                     {
-                        try
+                        lock (_deviceGate)
                         {
                             errno = _device.Apply(update);
                         }
-                        catch (Exception e)
-                        {
-                            // A fault in the device must not silently cut the client off: answer EIO and log it.
-                            LogApplyFailed(_logger, e);
-                            errno = UapiErrors.IO;
-                        }
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        LogDeviceFailed(_logger, e);
+                        errno = UapiErrors.Unknown;
                     }
                 }
 
@@ -262,12 +267,9 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "UAPI: invalid operation {Operation}; closing the connection")]
     private static partial void LogMalformed(ILogger logger, string operation);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "UAPI: a connection failed")]
-    private static partial void LogConnectionFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "UAPI: applying a set request failed")]
-    private static partial void LogApplyFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "UAPI: set request failed with errno {Errno}")]
     private static partial void LogSetFailed(ILogger logger, int errno);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "UAPI: the device failed to answer a request")]
+    private static partial void LogDeviceFailed(ILogger logger, Exception exception);
 }

@@ -88,7 +88,7 @@ public sealed unsafe class PacketBatch
         {
             ref var message = ref _messages[i];
             _lengths[i] = (message.Header.Flags & SocketConstants.MSG_TRUNC) != 0 ? 0 : (int)message.Length;
-            _endpoints[i] = SocketAddress.ToEndpoint(in _addresses[i]);
+            _endpoints[i] = EndpointSockAddr.ToEndpoint(in _addresses[i]);
         }
     }
 
@@ -98,7 +98,7 @@ public sealed unsafe class PacketBatch
         for (var i = 0; i < count; i++)
         {
             _iovecs[i].Length = (nuint)_lengths[i];
-            SocketAddress.FromEndpoint(_endpoints[i], out _addresses[i]);
+            EndpointSockAddr.FromEndpoint(_endpoints[i], out _addresses[i]);
             _messages[i].Header.NameLength = SockAddrIn6.Size;
             _messages[i].Header.Flags = 0;
         }

@@ -195,7 +195,7 @@ public sealed unsafe class UdpTransport : IDisposable
 
         try
         {
-            SocketAddress.FromEndpoint(to, out var address);
+            EndpointSockAddr.FromEndpoint(to, out var address);
             fixed (byte* p = datagram)
             {
                 while (true)
@@ -276,7 +276,7 @@ public sealed unsafe class UdpTransport : IDisposable
                 return errno;
             }
 
-            generation = new Generation(socket, new WakeSignal(), SocketAddress.ToEndpoint(in address).Port);
+            generation = new Generation(socket, new WakeSignal(), EndpointSockAddr.ToEndpoint(in address).Port);
             return 0;
         }
 
@@ -356,7 +356,7 @@ public sealed unsafe class UdpTransport : IDisposable
             }
 
             var address = default(SockAddrIn6);
-            SocketAddress.FromEndpoint(EndpointAddress.FromBytes(stackalloc byte[16], port), out address);
+            EndpointSockAddr.FromEndpoint(EndpointAddress.FromBytes(stackalloc byte[16], port), out address);
             return Libc.Bind(fd, &address, SockAddrIn6.Size) < 0 ? Marshal.GetLastPInvokeError() : 0;
         }
 

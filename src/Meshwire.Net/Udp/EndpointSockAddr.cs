@@ -9,7 +9,7 @@ namespace Meshwire.Net.Udp;
 /// which is exactly how EndpointAddress stores IPv4: the 16 address bytes copy straight across.
 /// The IPv6 scope id is not kept (EndpointAddress has none).
 /// </summary>
-internal static unsafe class SocketAddress
+internal static unsafe class EndpointSockAddr
 {
     public static EndpointAddress ToEndpoint(in SockAddrIn6 address)
     {
