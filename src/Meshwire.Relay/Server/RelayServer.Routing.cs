@@ -11,8 +11,12 @@ public sealed partial class RelayServer
     private async Task RunConnectionAsync(RelayConnection connection, PipeReader input, CancellationToken cancellationToken)
     {
         Metrics.ConnectionOpened(connection.IsMesh);
-        var writer = connection.RunWriteLoopAsync();
+        // Registered before ServerInfo goes out: once a client is told it is in, packets to it are deliverable.
         Register(connection);
+        var info = OutboundFrame.Rent(RelayFrames.FrameLength(RelayProtocol.ServerInfoPayloadLength));
+        RelayFrames.WriteServerInfo(info.Writable, _options.RateLimitBytesPerSecond, _options.RateLimitBurstBytes);
+        connection.Enqueue(info);
+        var writer = connection.RunWriteLoopAsync();
         var why = "closed by peer";
         try
         {

@@ -141,11 +141,7 @@ public sealed partial class RelayServer : IAsyncDisposable
 
         var bucket = isMesh ? default : new TokenBucket(_options.RateLimitBytesPerSecond, _options.RateLimitBurstBytes, Now);
         var capacity = isMesh ? _options.MeshSendQueueCapacity : _options.SendQueueCapacity;
-        var connection = new RelayConnection(client, isMesh, input, output, capacity, bucket, Metrics);
-        var info = OutboundFrame.Rent(RelayFrames.FrameLength(RelayProtocol.ServerInfoPayloadLength));
-        RelayFrames.WriteServerInfo(info.Writable, _options.RateLimitBytesPerSecond, _options.RateLimitBurstBytes);
-        connection.Enqueue(info);
-        return connection;
+        return new RelayConnection(client, isMesh, input, output, capacity, bucket, Metrics);
     }
 
     private async ValueTask<(bool Ok, NodePublicKey Client, RelayMeshKey? MeshKey)> ReadClientInfoAsync(PipeReader input, byte[] challenge, CancellationToken cancellationToken)
