@@ -111,7 +111,7 @@ public sealed class RelayServerTests
         await using var sender = await RelayLab.ConnectAsync(relay);
         await using var other = await RelayLab.ConnectAsync(relay);
         var stalled = await HandshakenRawAsync(relay, out var stalledKey);
-        await using var _ = stalled;
+        await using var stalledOwned = stalled;
         await RelayLab.EventuallyAsync(() => relay.Server.ClientCount == 3, "three clients");
 
         // 64 KB packets fill the socket buffers of the stalled client quickly; then its queue of 4 overflows.
