@@ -15,7 +15,7 @@ public enum RelayDropReason
     /// <summary>The sender exceeded its per-connection byte rate.</summary>
     RateLimited,
 
-    /// <summary>The meshed relay that has the destination is not reachable right now.</summary>
+    /// <summary>The meshed relay that has the destination is not reachable right now, or the link's queue is full.</summary>
     MeshUnavailable,
 
     /// <summary>The frame was malformed or oversized; the connection was closed.</summary>

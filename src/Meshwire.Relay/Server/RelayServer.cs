@@ -60,7 +60,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         var meshKey = _options.MeshKey ?? throw new InvalidOperationException("Meshing needs a mesh key (--mesh-key).");
         foreach (var url in peers)
         {
-            var clientOptions = new RelayClientOptions { MeshKey = meshKey, WatchPeers = true, TimeProvider = _options.TimeProvider, LoggerFactory = _options.LoggerFactory };
+            var clientOptions = new RelayClientOptions { MeshKey = meshKey, WatchPeers = true, SendQueueCapacity = _options.MeshSendQueueCapacity, TimeProvider = _options.TimeProvider, LoggerFactory = _options.LoggerFactory };
             var link = new MeshLink(this, url, new NodePrivateKey(_options.PrivateKey.Value), configure?.Invoke(clientOptions) ?? clientOptions, _logger);
             lock (_meshLinks)
             {
