@@ -77,11 +77,11 @@ public sealed class MapStreamTests
     public async Task SetPolicy_RestrictsVisibility_PeersRemovedAndFilterChanged()
     {
         await using var server = await TestServer.StartAsync();
-        var a = await server.JoinAsync("alpha", await server.AuthKeyAsync("alice"));
-        var b = await server.JoinAsync("beta", await server.AuthKeyAsync("bob"));
+        var a = await server.JoinAsync("alpha", await server.AuthKeyAsync("alice@example.com"));
+        var b = await server.JoinAsync("beta", await server.AuthKeyAsync("bob@example.com"));
         await using var watchA = new StreamWatcher(a);
         await watchA.WaitAsync(v => v.Peers.Count == 1);
-        await server.Service.SetPolicyAsync("""{"acls": [{"action": "accept", "src": ["alice"], "dst": ["alice:*"]}]}""");
+        await server.Service.SetPolicyAsync("""{"acls": [{"action": "accept", "src": ["alice@example.com"], "dst": ["alice@example.com:*"]}]}""");
         var view = await watchA.WaitAsync(v => v.Peers.Count == 0);
         Assert.Single(view.PacketFilter);
         Assert.Contains(watchA.Messages.OfType<MapDelta>(), d => d.PacketFilter is not null);

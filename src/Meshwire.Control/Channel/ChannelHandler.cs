@@ -5,6 +5,8 @@ using Meshwire.Core;
 using Meshwire.Protocol;
 using Meshwire.WireGuard.Noise;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Meshwire.Control.Channel;
@@ -38,7 +40,8 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
             SubProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(ChannelConstants.SubProtocol) ? ChannelConstants.SubProtocol : null,
             KeepAliveInterval = TimeSpan.Zero,
         });
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         lifetime.CancelAfter(ChannelConstants.ChannelLifetime);
         try
         {
