@@ -93,8 +93,12 @@ internal sealed class StreamWatcher : IAsyncDisposable
             {
                 await foreach (var message in node.Client.StreamMapAsync(node.MapRequest(endpoints), _stop.Token))
                 {
+                    lock (Messages)
+                    {
+                        Messages.Add(message);
+                    }
+
                     _view = _view is null ? NetmapView.From((MapFull)message) : _view.Apply(message);
-                    Messages.Add(message);
                     _changed.Release();
                 }
             }

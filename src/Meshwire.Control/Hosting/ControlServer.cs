@@ -69,6 +69,7 @@ public sealed class ControlServer : IAsyncDisposable
         builder.Services.AddSingleton(identity);
         builder.Services.AddSingleton<ChannelHandler>();
         builder.Services.AddOpenApi();
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
         if (options.Oidc is not null)
         {
@@ -88,6 +89,14 @@ public sealed class ControlServer : IAsyncDisposable
                 context.Response.StatusCode = e.StatusCode;
                 await context.Response.WriteAsJsonAsync(new ApiError(code, e.Message));
             }
+        });
+        // Framework refusals (binding failures, 404s) carry no body: give them the same ApiError shape.
+        app.UseStatusCodePages(async status =>
+        {
+            var code = status.HttpContext.Response.StatusCode;
+            await status.HttpContext.Response.WriteAsJsonAsync(new ApiError(
+                code switch { 401 => ErrorCodes.Unauthorized, 404 => ErrorCodes.NotFound, 413 => ErrorCodes.TooLarge, _ => ErrorCodes.BadRequest },
+                code == 400 ? "the request body is not valid JSON for this endpoint" : $"HTTP {code}"));
         });
         app.UseWebSockets();
         app.MapOpenApi();
@@ -109,7 +118,8 @@ public sealed class ControlServer : IAsyncDisposable
 
     private async Task SweepAsync(ControlOptions options)
     {
-        using var timer = new PeriodicTimer(options.ExpirySweepInterval, options.Time);
+        // Ticks on the real clock; expiry itself is judged on options.Time (a fake clock in tests).
+        using var timer = new PeriodicTimer(options.ExpirySweepInterval);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
