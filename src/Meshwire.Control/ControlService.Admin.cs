@@ -26,7 +26,7 @@ public sealed partial class ControlService
                 throw new ControlException(ErrorCodes.Conflict, $"user \"{login}\" exists");
             }
 
-            var row = new UserRow { Login = login, DisplayName = displayName ?? login, CreatedAt = Time.GetUtcNow() };
+            var row = new UserRow { Login = login, DisplayName = displayName ?? login, CreatedAt = Now };
             db.Users.Add(row);
             await db.SaveChangesAsync(cancellationToken);
             after.Add(() => _userLogins[row.Id] = row.Login);
@@ -41,7 +41,7 @@ public sealed partial class ControlService
             var row = await db.Users.SingleOrDefaultAsync(u => (u.Provider == issuer && u.Subject == subject) || u.Login == login, cancellationToken);
             if (row is null)
             {
-                row = new UserRow { Login = login, DisplayName = displayName, Provider = issuer, Subject = subject, CreatedAt = Time.GetUtcNow() };
+                row = new UserRow { Login = login, DisplayName = displayName, Provider = issuer, Subject = subject, CreatedAt = Now };
                 db.Users.Add(row);
             }
             else
@@ -84,7 +84,7 @@ public sealed partial class ControlService
             var user = await db.Users.SingleOrDefaultAsync(u => u.Login == request.User, cancellationToken)
                 ?? throw new ControlException(ErrorCodes.NotFound, $"no user \"{request.User}\"; create it with `users create`");
             var (text, prefix, hash) = Secrets.Create(Secrets.AuthKeyKind);
-            var now = Time.GetUtcNow();
+            var now = Now;
             var row = new AuthKeyRow
             {
                 Prefix = prefix,
@@ -134,7 +134,7 @@ public sealed partial class ControlService
         return WriteAsync(async (db, _) =>
         {
             var (text, prefix, hash) = Secrets.Create(Secrets.ApiKeyKind);
-            var now = Time.GetUtcNow();
+            var now = Now;
             var row = new ApiKeyRow { Prefix = prefix, Hash = hash, CreatedAt = now, ExpiresAt = now + TimeSpan.FromSeconds(expirySeconds) };
             db.ApiKeys.Add(row);
             await db.SaveChangesAsync(cancellationToken);
@@ -152,7 +152,7 @@ public sealed partial class ControlService
 
         await using var db = CreateDb();
         var row = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Prefix == prefix, cancellationToken);
-        return row is not null && row.ExpiresAt > Time.GetUtcNow() && Secrets.Matches(text!, row.Hash);
+        return row is not null && row.ExpiresAt > Now && Secrets.Matches(text!, row.Hash);
     }
 
     public PolicyInfo GetPolicy() => new(_policyText, _policyUpdated);
@@ -191,7 +191,7 @@ public sealed partial class ControlService
         var policy = PolicyParser.Parse(text);
         return WriteAsync(async (db, after) =>
         {
-            var now = Time.GetUtcNow();
+            var now = Now;
             var row = await db.Policies.SingleOrDefaultAsync(p => p.Id == 1, cancellationToken);
             if (row is null)
             {

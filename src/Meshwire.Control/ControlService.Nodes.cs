@@ -31,7 +31,7 @@ public sealed partial class ControlService
 
         return WriteAsync(async (db, after) =>
         {
-            var now = Time.GetUtcNow();
+            var now = Now;
             var machineText = machine.ToString();
             var row = await db.Nodes.SingleOrDefaultAsync(n => n.MachineKey == machineText, cancellationToken);
             var old = row is null ? null : _tailnet.Find(row.StableId);
@@ -225,7 +225,7 @@ public sealed partial class ControlService
 
         return WriteAsync(async (db, after) =>
         {
-            var now = Time.GetUtcNow();
+            var now = Now;
             var machineText = machine.ToString();
             var row = await db.Nodes.SingleOrDefaultAsync(n => n.MachineKey == machineText, cancellationToken)
                 ?? throw new ControlException(ErrorCodes.UnknownMachine, "this machine is not registered; send a register message first");
@@ -277,7 +277,7 @@ public sealed partial class ControlService
         {
             if (_tailnet.Find(stableId) is { } old && old.Online != online && !(online == false && _tailnet.HasStreams(stableId)))
             {
-                _tailnet.Apply(old, old with { Online = online, LastSeen = Time.GetUtcNow() });
+                _tailnet.Apply(old, old with { Online = online, LastSeen = Now });
             }
         }
         finally
@@ -377,7 +377,7 @@ public sealed partial class ControlService
     /// <summary>Re-applies nodes whose key expiry passed, so they leave every map. Called periodically.</summary>
     internal async Task SweepExpiredAsync()
     {
-        var now = Time.GetUtcNow();
+        var now = Now;
         await _write.WaitAsync();
         try
         {

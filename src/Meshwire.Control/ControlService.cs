@@ -47,6 +47,16 @@ public sealed partial class ControlService : IAsyncDisposable
 
     internal TimeProvider Time => _options.Time;
 
+    /// <summary>Wall clock truncated to whole milliseconds: what the database stores, so memory and a restart agree.</summary>
+    internal DateTimeOffset Now
+    {
+        get
+        {
+            var now = _options.Time.GetUtcNow();
+            return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+        }
+    }
+
     internal DatabaseKind DatabaseKind => _database.Kind;
 
     /// <summary>Opens (and migrates) the database and loads the tailnet into memory.</summary>

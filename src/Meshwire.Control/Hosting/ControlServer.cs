@@ -24,6 +24,7 @@ public sealed class ControlServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stop = new();
     private Task? _sweep;
+    private int _disposed;
 
     private ControlServer(WebApplication app, ControlService service)
     {
@@ -137,6 +138,11 @@ public sealed class ControlServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         if (_sweep is not null)
         {
