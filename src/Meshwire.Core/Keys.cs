@@ -52,3 +52,23 @@ public readonly record struct DiscoPublicKey(Key32 Value)
 
     public override string ToString() => Prefix + Value.ToHex();
 }
+
+/// <summary>The machine's private key: the static key of the control channel's initiator. Never leaves the machine.</summary>
+public readonly record struct MachinePrivateKey(Key32 Value)
+{
+    public static MachinePrivateKey FromSpan(ReadOnlySpan<byte> bytes) => new(Key32.FromSpan(bytes));
+
+    public bool IsZero => Value.IsZero;
+
+    public override string ToString() => "mkeypriv:<redacted>";
+}
+
+/// <summary>The disco private key: seals discovery messages. Never leaves the machine.</summary>
+public readonly record struct DiscoPrivateKey(Key32 Value)
+{
+    public static DiscoPrivateKey FromSpan(ReadOnlySpan<byte> bytes) => new(Key32.FromSpan(bytes));
+
+    public bool IsZero => Value.IsZero;
+
+    public override string ToString() => "discopriv:<redacted>";
+}

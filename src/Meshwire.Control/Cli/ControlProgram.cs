@@ -1,0 +1,253 @@
+using System.Text.Json;
+using Meshwire.Control.Api;
+using Meshwire.Control.Hosting;
+using Meshwire.Policy.Commands;
+using Microsoft.Extensions.Logging;
+
+namespace Meshwire.Control.Cli;
+
+/// <summary>
+/// `meshwire-control` verbs. Exit codes: 0 ok, 1 the request was refused (the message says why and what to do),
+/// 2 usage error. Human output by default, --json for scripts.
+/// </summary>
+public static class ControlProgram
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+
+    private const string Usage = """
+        usage: meshwire-control [--state DIR] [--db URL] [--json] VERB ...
+          serve [--listen URL]... [--server-url URL] [--require-approval]
+                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S] [--oidc-allowed-domain D]... [--oidc-allowed-user E]...]
+          users create LOGIN | users list
+          authkeys create --user LOGIN [--reusable] [--ephemeral] [--tag tag:x]... [--expiry SECONDS] | authkeys list | authkeys revoke ID|PREFIX
+          nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
+          apikeys create [--expiry SECONDS]
+          policy get | policy set FILE | policy check FILE | policy explain SRC DST:PORT [--proto tcp]
+        --state defaults to $MESHWIRE_CONTROL_STATE or /var/lib/meshwire-control; --db takes postgres://user:pass@host:port/db.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var output = stdout ?? Console.Out;
+        var errors = stderr ?? Console.Error;
+        var rest = new List<string>(args);
+        var options = new ControlOptions { StateDirectory = Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_STATE") ?? "/var/lib/meshwire-control" };
+        var json = false;
+        try
+        {
+            options.StateDirectory = Take(rest, "--state") ?? options.StateDirectory;
+            options.Database = Take(rest, "--db") ?? Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_DB");
+            json = TakeFlag(rest, "--json");
+            if (rest.Count == 0)
+            {
+                errors.WriteLine(Usage);
+                return ExitUsage;
+            }
+
+            var verb = rest[0];
+            rest.RemoveAt(0);
+            if (verb == "serve")
+            {
+                return await ServeAsync(options, rest, output);
+            }
+
+            if (verb == "policy" && rest.Count == 2 && rest[0] == "check")
+            {
+                return PolicyCommands.Check(rest[1], output);
+            }
+
+            var sub = rest.Count > 0 ? rest[0] : "";
+            if (rest.Count > 0)
+            {
+                rest.RemoveAt(0);
+            }
+
+            await using var admin = await IAdmin.OpenAsync(options);
+            return await RunVerbAsync(admin, verb, sub, rest, output, json);
+        }
+        catch (ControlException e)
+        {
+            errors.WriteLine($"meshwire-control: {e.Code}: {e.Message}");
+            return ExitFailed;
+        }
+        catch (UsageException e)
+        {
+            errors.WriteLine($"meshwire-control: {e.Message}");
+            errors.WriteLine(Usage);
+            return ExitUsage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            errors.WriteLine($"meshwire-control: {e.Message}");
+            return ExitFailed;
+        }
+    }
+
+    private static async Task<int> RunVerbAsync(IAdmin admin, string verb, string sub, List<string> rest, TextWriter output, bool json)
+    {
+        switch (verb, sub)
+        {
+            case ("users", "create"):
+                return Print(output, json, await admin.CreateUserAsync(One(rest, "LOGIN")), u => $"created user {u.Login} (id {u.Id})");
+            case ("users", "list"):
+                return PrintList(output, json, await admin.ListUsersAsync(), u => $"{u.Id,-5} {u.Login,-30} {u.Provider}");
+            case ("authkeys", "create"):
+                var request = new CreateAuthKeyRequest(
+                    Take(rest, "--user") ?? throw new UsageException("authkeys create needs --user LOGIN"),
+                    TakeFlag(rest, "--reusable"),
+                    TakeFlag(rest, "--ephemeral"),
+                    TakeAll(rest, "--tag"),
+                    int.Parse(Take(rest, "--expiry") ?? "3600", System.Globalization.CultureInfo.InvariantCulture));
+                return Print(output, json, await admin.CreateAuthKeyAsync(request), k => k.Key!);
+            case ("authkeys", "list"):
+                return PrintList(output, json, await admin.ListAuthKeysAsync(), k =>
+                    $"{k.Id,-5} {k.Prefix} {k.User,-20} {(k.Reusable ? "reusable" : "one-off"),-9} {(k.Ephemeral ? "ephemeral " : "")}{string.Join(',', k.Tags)} expires {k.ExpiresAt:u} used {k.UseCount}{(k.Revoked ? " REVOKED" : "")}");
+            case ("authkeys", "revoke"):
+                return Print(output, json, await admin.RevokeAuthKeyAsync(One(rest, "ID|PREFIX")), k => $"revoked auth key {k.Prefix}");
+            case ("nodes", "list"):
+                return PrintList(output, json, await admin.ListNodesAsync(), n =>
+                    $"{n.Id} {n.Name,-20} {n.IPv4,-15} {n.User,-20} {string.Join(',', n.Tags),-12} {(n.Online ? "online" : "offline")}{(n.Approved ? "" : " needs-approval")}{(n.Expired ? " expired" : "")}");
+            case ("nodes", "rename"):
+                if (rest.Count != 2)
+                {
+                    throw new UsageException("nodes rename NODE NAME");
+                }
+
+                return Print(output, json, await admin.RenameNodeAsync(rest[0], rest[1]), n => $"renamed {n.Id} to {n.Name}");
+            case ("nodes", "expire"):
+                return Print(output, json, await admin.ExpireNodeAsync(One(rest, "NODE")), n => $"expired {n.Name}: its key left every map");
+            case ("nodes", "approve"):
+                return Print(output, json, await admin.ApproveNodeAsync(One(rest, "NODE")), n => $"approved {n.Name}");
+            case ("nodes", "delete"):
+                var node = One(rest, "NODE");
+                await admin.DeleteNodeAsync(node);
+                output.WriteLine($"deleted {node}");
+                return ExitOk;
+            case ("apikeys", "create"):
+                var expiry = int.Parse(Take(rest, "--expiry") ?? (90 * 24 * 3600).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+                return Print(output, json, await admin.CreateApiKeyAsync(expiry), k => k.Key!);
+            case ("policy", "get"):
+                var policy = await admin.GetPolicyAsync();
+                output.WriteLine(json ? JsonSerializer.Serialize(policy, CliJson.Options) : policy.Text);
+                return ExitOk;
+            case ("policy", "set"):
+                var text = File.ReadAllText(One(rest, "FILE"));
+                return Print(output, json, await admin.SetPolicyAsync(text), p => $"policy updated at {p.UpdatedAt:u}");
+            case ("policy", "explain"):
+                var protocol = Take(rest, "--proto") ?? "tcp";
+                if (rest.Count != 2)
+                {
+                    throw new UsageException("policy explain SRC DST:PORT");
+                }
+
+                var explained = await admin.ExplainAsync(rest[0], rest[1], protocol);
+                Print(output, json, explained, e => e.Message);
+                return explained.Allowed ? ExitOk : ExitFailed;
+            default:
+                throw new UsageException($"unknown verb \"{verb} {sub}\"");
+        }
+    }
+
+    private static async Task<int> ServeAsync(ControlOptions options, List<string> rest, TextWriter output)
+    {
+        foreach (var url in TakeAll(rest, "--listen"))
+        {
+            options.Urls.Add(url);
+        }
+
+        options.ServerUrl = Take(rest, "--server-url");
+        options.RequireApproval = TakeFlag(rest, "--require-approval");
+        if (Take(rest, "--oidc-issuer") is { } issuer)
+        {
+            var oidc = new OidcOptions
+            {
+                Issuer = issuer,
+                ClientId = Take(rest, "--oidc-client-id") ?? throw new UsageException("--oidc-issuer needs --oidc-client-id"),
+                ClientSecret = Take(rest, "--oidc-client-secret"),
+                AllowInsecureIssuer = issuer.StartsWith("http://127.", StringComparison.Ordinal) || issuer.StartsWith("http://localhost", StringComparison.Ordinal),
+            };
+            foreach (var d in TakeAll(rest, "--oidc-allowed-domain"))
+            {
+                oidc.AllowedDomains.Add(d);
+            }
+
+            foreach (var u in TakeAll(rest, "--oidc-allowed-user"))
+            {
+                oidc.AllowedUsers.Add(u);
+            }
+
+            options.Oidc = oidc;
+        }
+
+        if (rest.Count > 0)
+        {
+            throw new UsageException($"unknown serve option {rest[0]}");
+        }
+
+        await using var server = await ControlServer.StartAsync(options, logging => logging.AddSimpleConsole(c => c.SingleLine = true));
+        output.WriteLine($"meshwire-control: serving on {string.Join(", ", server.Addresses)}; server key {server.ServerKey.Key}");
+        await server.WaitForShutdownAsync();
+        return ExitOk;
+    }
+
+    private static int Print<T>(TextWriter output, bool json, T value, Func<T, string> human)
+    {
+        output.WriteLine(json ? JsonSerializer.Serialize(value, CliJson.Options) : human(value));
+        return ExitOk;
+    }
+
+    private static int PrintList<T>(TextWriter output, bool json, IReadOnlyList<T> values, Func<T, string> human)
+    {
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(values, CliJson.Options));
+        }
+        else
+        {
+            foreach (var v in values)
+            {
+                output.WriteLine(human(v));
+            }
+        }
+
+        return ExitOk;
+    }
+
+    private static string One(List<string> rest, string what) =>
+        rest.Count == 1 ? rest[0] : throw new UsageException($"expected {what}");
+
+    private static string? Take(List<string> args, string name)
+    {
+        var i = args.IndexOf(name);
+        if (i < 0)
+        {
+            return null;
+        }
+
+        if (i + 1 >= args.Count)
+        {
+            throw new UsageException($"{name} needs a value");
+        }
+
+        var value = args[i + 1];
+        args.RemoveRange(i, 2);
+        return value;
+    }
+
+    private static List<string> TakeAll(List<string> args, string name)
+    {
+        var values = new List<string>();
+        while (Take(args, name) is { } v)
+        {
+            values.Add(v);
+        }
+
+        return values;
+    }
+
+    private static bool TakeFlag(List<string> args, string name) => args.Remove(name);
+
+    private sealed class UsageException(string message) : Exception(message);
+}

@@ -1,0 +1,203 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Meshwire.Control.Channel;
+using Meshwire.Core;
+using Meshwire.Protocol;
+using Meshwire.WireGuard.Noise;
+
+namespace Meshwire.Control.Client;
+
+/// <summary>A request the server refused: <see cref="Code"/> is one of <see cref="ErrorCodes"/>.</summary>
+public sealed class ControlProtocolException(string code, string message) : Exception($"{code}: {message}")
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>
+/// A node's end of the control channel (what meshwired uses). Connect with the machine's private key; the
+/// server's machine key is pinned when given, else fetched from GET /control/v1/key (trust on first use: the
+/// caller should store it). One request at a time; after <see cref="StreamMapAsync"/> starts, the channel carries
+/// the stream and further <see cref="UpdateAsync"/> calls only send.
+/// A channel lives at most <see cref="ChannelConstants.ChannelLifetime"/>; the stream then ends and the caller
+/// reconnects (the new stream starts with a full map).
+/// </summary>
+public sealed class ControlClient : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+    private readonly SecureFrames _frames;
+
+    private ControlClient(ClientWebSocket socket, SecureFrames frames, MachinePublicKey serverKey, MachinePublicKey machineKey)
+    {
+        _socket = socket;
+        _frames = frames;
+        ServerKey = serverKey;
+        MachineKey = machineKey;
+    }
+
+    public MachinePublicKey ServerKey { get; }
+
+    public MachinePublicKey MachineKey { get; }
+
+    /// <summary>Fetches the server's machine key (GET /control/v1/key).</summary>
+    public static async Task<MachinePublicKey> FetchServerKeyAsync(Uri server, HttpClient? http = null, CancellationToken cancellationToken = default)
+    {
+        var owned = http is null;
+        http ??= new HttpClient();
+        try
+        {
+            var info = await http.GetFromJsonAsync(new Uri(server, ChannelConstants.KeyPath), ProtocolJsonContext.Default.ServerKeyInfo, cancellationToken)
+                ?? throw new ControlProtocolException(ErrorCodes.BadRequest, "empty key answer");
+            return info.MachineKey;
+        }
+        finally
+        {
+            if (owned)
+            {
+                http.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Generates a machine key (X25519, clamped).</summary>
+    public static MachinePrivateKey GenerateMachineKey() => new(X25519Keys.GeneratePrivateKey().Value);
+
+    public static MachinePublicKey PublicKeyOf(MachinePrivateKey key) => new(X25519Keys.PublicKeyOf(new NodePrivateKey(key.Value)).Value);
+
+    /// <summary>Opens the channel: WebSocket upgrade, then the Noise IK handshake with the machine keys.</summary>
+    public static async Task<ControlClient> ConnectAsync(
+        Uri server, MachinePrivateKey machineKey, MachinePublicKey? serverKey = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        time ??= TimeProvider.System;
+        var pinned = serverKey ?? await FetchServerKeyAsync(server, cancellationToken: cancellationToken);
+        var socket = new ClientWebSocket();
+        try
+        {
+            socket.Options.AddSubProtocol(ChannelConstants.SubProtocol);
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            var builder = new UriBuilder(new Uri(server, ChannelConstants.ChannelPath)) { Scheme = server.Scheme == "https" ? "wss" : "ws" };
+            await socket.ConnectAsync(builder.Uri, cancellationToken);
+
+            var local = new LocalIdentity(new NodePrivateKey(machineKey.Value));
+            var handshake = new Handshake(local, new NodePublicKey(pinned.Value), PresharedKey.None);
+            var initiation = new byte[MessageSize.Initiation];
+            var now = time.GetElapsedTime(0);
+            if (!handshake.TryCreateInitiation((uint)Random.Shared.Next(1, int.MaxValue), time.GetUtcNow(), now, initiation))
+            {
+                throw new ControlProtocolException(ErrorCodes.BadRequest, "cannot create a handshake initiation (is the server key valid?)");
+            }
+
+            await socket.SendAsync(initiation, WebSocketMessageType.Binary, true, cancellationToken);
+            var response = new byte[MessageSize.Response + 1];
+            var result = await socket.ReceiveAsync(response, cancellationToken);
+            if (result.MessageType != WebSocketMessageType.Binary || !result.EndOfMessage || result.Count != MessageSize.Response
+                || !handshake.TryConsumeResponse(response.AsSpan(0, MessageSize.Response), out var keys))
+            {
+                throw new ControlProtocolException(ErrorCodes.Unauthorized, "the server did not complete the handshake (wrong server key?)");
+            }
+
+            var frames = new SecureFrames(socket, keys, time, ChannelConstants.MaxServerMessage);
+            return new ControlClient(socket, frames, pinned, new MachinePublicKey(local.PublicKey.Value));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Registers the node key (with an auth key, or to get a login URL). Throws on refusal.</summary>
+    public async Task<RegisterResult> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken = default)
+    {
+        await _frames.SendAsync(request, cancellationToken);
+        return Expect<RegisterResult>(await ReceiveAsync(cancellationToken));
+    }
+
+    /// <summary>One full map (no stream). Also records the node's disco key, endpoints and home relay.</summary>
+    public async Task<MapFull> GetMapAsync(MapRequest request, CancellationToken cancellationToken = default)
+    {
+        await _frames.SendAsync(request with { Stream = false }, cancellationToken);
+        return Expect<MapFull>(await ReceiveAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Opens the map stream: yields a <see cref="MapFull"/>, then <see cref="MapDelta"/> and <see cref="KeepAlive"/>
+    /// messages in order until the channel ends. An error from the server ends the stream with an exception.
+    /// </summary>
+    public async IAsyncEnumerable<ControlMessage> StreamMapAsync(MapRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await _frames.SendAsync(request with { Stream = true }, cancellationToken);
+        while (true)
+        {
+            ControlMessage? message;
+            try
+            {
+                message = await ReceiveAsync(cancellationToken);
+            }
+            catch (WebSocketException)
+            {
+                yield break;
+            }
+
+            if (message is null)
+            {
+                yield break;
+            }
+
+            if (message is ErrorMessage error)
+            {
+                throw new ControlProtocolException(error.Code, error.Message);
+            }
+
+            yield return message;
+        }
+    }
+
+    /// <summary>Sends new endpoints / home relay on an open stream; the change comes back as a self delta.</summary>
+    public Task UpdateAsync(MapRequest request, CancellationToken cancellationToken = default) =>
+        _frames.SendAsync(request with { Stream = false }, cancellationToken);
+
+    /// <summary>Logs the node out: its key leaves every peer's map.</summary>
+    public Task<RegisterResult> LogoutAsync(NodePublicKey nodeKey, string hostname, CancellationToken cancellationToken = default) =>
+        RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, Logout = true }, cancellationToken);
+
+    private async Task<ControlMessage?> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var (message, error, detail) = await _frames.ReceiveAsync(cancellationToken);
+        if (error is not null)
+        {
+            throw new ControlProtocolException(error, detail ?? error);
+        }
+
+        return message;
+    }
+
+    private static T Expect<T>(ControlMessage? message)
+        where T : ControlMessage => message switch
+        {
+            T wanted => wanted,
+            ErrorMessage error => throw new ControlProtocolException(error.Code, error.Message),
+            null => throw new ControlProtocolException(ErrorCodes.BadRequest, "the server closed the channel"),
+            _ => throw new ControlProtocolException(ErrorCodes.BadRequest, $"unexpected {message.GetType().Name}"),
+        };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+                // Best effort.
+            }
+        }
+
+        _frames.Dispose();
+        _socket.Dispose();
+    }
+}

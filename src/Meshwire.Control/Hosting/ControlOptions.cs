@@ -1,0 +1,67 @@
+namespace Meshwire.Control.Hosting;
+
+/// <summary>Settings of a control server (command-line flags of `meshwire-control serve`, or set by tests).</summary>
+public sealed class ControlOptions
+{
+    /// <summary>Holds control.db (SQLite), machine.key and control.sock.</summary>
+    public string StateDirectory { get; set; } = "/var/lib/meshwire-control";
+
+    /// <summary>Null: SQLite under <see cref="StateDirectory"/>; "postgres://..." or "Host=..." for PostgreSQL.</summary>
+    public string? Database { get; set; }
+
+    /// <summary>Listen URLs, e.g. "http://127.0.0.1:0".</summary>
+    public IList<string> Urls { get; } = [];
+
+    /// <summary>The URL nodes and browsers reach this server at (used in login URLs).</summary>
+    public string? ServerUrl { get; set; }
+
+    public TimeSpan NodeKeyExpiry { get; set; } = TimeSpan.FromDays(180);
+
+    /// <summary>New nodes wait for `nodes approve` before they appear in maps.</summary>
+    public bool RequireApproval { get; set; }
+
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often key expiry is checked.</summary>
+    public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An ephemeral node is deleted this long after its last stream closed.</summary>
+    public TimeSpan EphemeralGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    public string DnsSuffix { get; set; } = "mesh.internal";
+
+    /// <summary>Largest admin API body and largest channel message a node may send.</summary>
+    public int MaxRequestBytes { get; set; } = 1 << 20;
+
+    /// <summary>Also listen on StateDirectory/control.sock for the admin CLI (trusted by file permissions).</summary>
+    public bool AdminSocket { get; set; } = true;
+
+    /// <summary>
+    /// Tell peers when a node's stream opens or closes (its Online flag). Costs O(peers) per connect, so a mass
+    /// reconnect of N nodes is O(N²) records; large benchmarks turn it off.
+    /// </summary>
+    public bool PublishOnline { get; set; } = true;
+
+    public OidcOptions? Oidc { get; set; }
+
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+}
+
+/// <summary>Interactive login through an OpenID Connect provider.</summary>
+public sealed class OidcOptions
+{
+    public required string Issuer { get; set; }
+
+    public required string ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary>Email domains allowed to log in; empty allows any (subject to <see cref="AllowedUsers"/>).</summary>
+    public IList<string> AllowedDomains { get; } = [];
+
+    /// <summary>Emails allowed to log in; empty allows any.</summary>
+    public IList<string> AllowedUsers { get; } = [];
+
+    /// <summary>Accept an http:// issuer (tests on loopback).</summary>
+    public bool AllowInsecureIssuer { get; set; }
+}

@@ -1,0 +1,2 @@
+// meshwire-control: the coordination server and its admin verbs (docs/control.md).
+return await Meshwire.Control.Cli.ControlProgram.RunAsync(args);

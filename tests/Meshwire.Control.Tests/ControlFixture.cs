@@ -1,0 +1,164 @@
+using Meshwire.Control.Api;
+using Meshwire.Control.Client;
+using Meshwire.Control.Hosting;
+using Meshwire.Core;
+using Meshwire.Protocol;
+using Meshwire.WireGuard.Noise;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Meshwire.Control.Tests;
+
+/// <summary>A real server on 127.0.0.1:0 with a throwaway state directory and a fake wall clock.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    private TestServer(ControlServer server, string state, FakeTimeProvider time)
+    {
+        Server = server;
+        State = state;
+        Time = time;
+    }
+
+    public ControlServer Server { get; }
+
+    public string State { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public ControlService Service => Server.Service;
+
+    public Uri Url => Server.BaseAddress;
+
+    public static async Task<TestServer> StartAsync(Action<ControlOptions>? configure = null, string? state = null)
+    {
+        state ??= Directory.CreateTempSubdirectory("meshwire-control-test").FullName;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new ControlOptions { StateDirectory = state, Time = time, AdminSocket = false, KeepAliveInterval = TimeSpan.FromSeconds(30) };
+        options.Urls.Add("http://127.0.0.1:0");
+        configure?.Invoke(options);
+        return new TestServer(await ControlServer.StartAsync(options), state, time);
+    }
+
+    public async Task<string> AuthKeyAsync(string user = "alice", bool reusable = false, IReadOnlyList<string>? tags = null)
+    {
+        if ((await Service.ListUsersAsync()).All(u => u.Login != user))
+        {
+            await Service.CreateUserAsync(user);
+        }
+
+        return (await Service.CreateAuthKeyAsync(new CreateAuthKeyRequest(user, reusable, Tags: tags))).Key!;
+    }
+
+    /// <summary>A node: machine key, node key, disco key, connected and registered.</summary>
+    public async Task<TestNode> JoinAsync(string hostname, string? authKey = null)
+    {
+        authKey ??= await AuthKeyAsync();
+        var machine = ControlClient.GenerateMachineKey();
+        var client = await ControlClient.ConnectAsync(Url, machine);
+        var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
+        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, AuthKey = authKey });
+        return new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        try
+        {
+            Directory.Delete(State, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal sealed record TestNode(ControlClient Client, NodePublicKey NodeKey, DiscoPublicKey DiscoKey, RegisterResult Registered)
+{
+    public MapRequest MapRequest(params string[] endpoints) => new() { NodeKey = NodeKey, DiscoKey = DiscoKey, Endpoints = endpoints, HomeRelay = 1 };
+}
+
+/// <summary>Reads a stream in the background into a NetmapView; waits for a condition with a real timeout.</summary>
+internal sealed class StreamWatcher : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly SemaphoreSlim _changed = new(0);
+    private NetmapView? _view;
+
+    public StreamWatcher(TestNode node, params string[] endpoints)
+    {
+        _loop = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var message in node.Client.StreamMapAsync(node.MapRequest(endpoints), _stop.Token))
+                {
+                    lock (Messages)
+                    {
+                        Messages.Add(message);
+                    }
+
+                    _view = _view is null ? NetmapView.From((MapFull)message) : _view.Apply(message);
+                    _changed.Release();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ControlProtocolException e)
+            {
+                Error = e;
+                _changed.Release();
+            }
+        });
+    }
+
+    public List<ControlMessage> Messages { get; } = [];
+
+    public ControlProtocolException? Error { get; private set; }
+
+    public NetmapView? View => _view;
+
+    public async Task<NetmapView> WaitAsync(Func<NetmapView, bool> condition, int timeoutMs = 10000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (true)
+        {
+            if (_view is { } v && condition(v))
+            {
+                return v;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _changed.WaitAsync(left))
+            {
+                throw new TimeoutException($"stream condition not met; last view has {_view?.Peers.Count} peers; error {Error?.Message}");
+            }
+        }
+    }
+
+    public async Task WaitErrorAsync(int timeoutMs = 10000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (Error is null)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _changed.WaitAsync(left))
+            {
+                throw new TimeoutException("no error arrived");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

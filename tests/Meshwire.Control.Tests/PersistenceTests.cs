@@ -1,0 +1,34 @@
+namespace Meshwire.Control.Tests;
+
+public sealed class PersistenceTests
+{
+    [Fact]
+    public async Task Restart_SameState_UsersNodesKeysAndPolicyIntact()
+    {
+        var state = Directory.CreateTempSubdirectory("meshwire-control-persist").FullName;
+        string serverKey;
+        object before;
+        // Stop only the server: disposing the TestServer would delete the state directory.
+        var server = await TestServer.StartAsync(state: state);
+        {
+            await server.JoinAsync("alpha");
+            await server.JoinAsync("beta", await server.AuthKeyAsync("bob@example.com", reusable: true, tags: ["tag:web"]));
+            await server.Service.SetPolicyAsync("""{"acls": [{"action": "accept", "src": ["*"], "dst": ["tag:web:80"]}], "tagOwners": {"tag:web": ["bob@example.com"]}}""");
+            serverKey = server.Server.ServerKey.Key.ToString();
+            before = await SnapshotAsync(server.Service);
+            await server.Server.DisposeAsync();
+        }
+
+        await using var restarted = await TestServer.StartAsync(state: state);
+        Assert.Equal(serverKey, restarted.Server.ServerKey.Key.ToString());
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(before), System.Text.Json.JsonSerializer.Serialize(await SnapshotAsync(restarted.Service)));
+    }
+
+    private static async Task<object> SnapshotAsync(ControlService service) => new
+    {
+        Users = (await service.ListUsersAsync()).Select(u => u.Login).ToList(),
+        Keys = (await service.ListAuthKeysAsync()).Select(k => (k.Prefix, k.UseCount, k.Reusable, string.Join(',', k.Tags))).Select(t => t.ToString()).ToList(),
+        Nodes = (await service.ListNodesAsync()).Select(n => $"{n.Id} {n.Name} {n.NodeKey} {n.MachineKey} {n.IPv4} {n.IPv6} {string.Join(',', n.Tags)} {n.KeyExpiry:O}").ToList(),
+        Policy = service.GetPolicy().Text,
+    };
+}
