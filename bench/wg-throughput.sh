@@ -16,7 +16,8 @@ cleanup() {
     for ns in mwbench-a mwbench-b; do ip netns del "$ns" 2>/dev/null || true; done
     rm -f /var/run/wireguard/mwbench0.sock /var/run/wireguard/mwbench1.sock
 }
-trap cleanup EXIT
+final_cleanup() { cleanup; rm -f "${RESULT:-}"; }
+trap final_cleanup EXIT
 
 setup() { # $1 = daemon binary
     cleanup
@@ -67,10 +68,13 @@ measure() { # $1 = name, $2 = binary; prints "mbps rtt_ms rss_a_kb rss_b_kb"
 }
 
 declare -A MBPS RTT RSS
+RESULT=$(mktemp)
 for round in $(seq "$ROUNDS"); do
     for impl in wireguard-go meshwire-wg; do
         bin=$([ $impl = meshwire-wg ] && echo "$MW" || command -v wireguard-go)
-        read -r mbps rtt ra rb < <(measure $impl "$bin")
+        # Run in this shell (not a subshell) so that PIDS stays visible to the cleanup trap.
+        measure $impl "$bin" > "$RESULT"
+        read -r mbps rtt ra rb < "$RESULT"
         echo "round $round $impl: ${mbps} Mbit/s, rtt ${rtt} ms, peak RSS ${ra}/${rb} KiB" >&2
         MBPS[$impl]="${MBPS[$impl]:-} $mbps"
         RTT[$impl]="${RTT[$impl]:-} $rtt"
