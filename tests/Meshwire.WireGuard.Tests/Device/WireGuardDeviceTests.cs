@@ -59,6 +59,29 @@ public sealed class WireGuardDeviceTests
     }
 
     [Fact]
+    public void Session_AfterRekeyAfterMessages_StartsNewHandshakeOnSend_AndRejectAfterMessagesStopsSealing()
+    {
+        var lab = new BackToBack();
+        lab.Send(lab.A, BackToBack.Udp4("10.0.0.1", "10.0.0.2", 10));
+        lab.Pump();
+        var initiations = lab.OutboxA.CountSent(MessageType.Initiation);
+        var keypair = lab.A.Peers.Single().SendKeypair!;
+
+        // Past REKEY_TIMEOUT, so the rate limit on initiations does not hide the trigger.
+        lab.Advance(TimeSpan.FromSeconds(6));
+        keypair.SetSendCounterForTesting(Meshwire.WireGuard.Protocol.WireGuardConstants.RekeyAfterMessages);
+        Assert.Equal(OutboundAction.Send, lab.Send(lab.A, BackToBack.Udp4("10.0.0.1", "10.0.0.2", 10)).Action);
+        Assert.Equal(initiations + 1, lab.OutboxA.CountSent(MessageType.Initiation));
+
+        // Before the new session lands, the old one runs out of counters: packets wait for the new session.
+        keypair.SetSendCounterForTesting(Meshwire.WireGuard.Protocol.WireGuardConstants.RejectAfterMessages);
+        Assert.Equal(OutboundAction.Staged, lab.Send(lab.A, BackToBack.Udp4("10.0.0.1", "10.0.0.2", 20)).Action);
+        lab.Pump();
+        Assert.NotSame(keypair, lab.A.Peers.Single().SendKeypair);
+        Assert.Equal(28 + 20, lab.TunB[^1].Length);
+    }
+
+    [Fact]
     public void Session_OlderThanRejectAfterTime_IsNotUsedAndKeysAreZeroedLater()
     {
         var lab = new BackToBack();
