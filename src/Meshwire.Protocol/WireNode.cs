@@ -55,34 +55,60 @@ public sealed record WireFilterRule
 
 public sealed record WireFilterDestination(string Prefix, int FirstPort, int LastPort);
 
-/// <summary>The relays nodes may use, by region.</summary>
+/// <summary>
+/// The relays nodes may use, by region: served by the coordination server (in every netmap and under
+/// /api/v1/relays) and read by the relay client to pick a home region. Empty: the node has no relay.
+/// </summary>
 public sealed record RelayMap
 {
     public IReadOnlyList<RelayRegion> Regions { get; init; } = [];
+
+    public static RelayMap Parse(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize(json, ProtocolJsonContext.Default.RelayMap) ?? new RelayMap();
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, ProtocolJsonContext.Default.RelayMap);
 }
 
+/// <summary>Relays that mesh with each other; a node picks one region as home.</summary>
 public sealed record RelayRegion
 {
     public required int RegionId { get; init; }
 
+    /// <summary>Short code shown to users ("par").</summary>
     public required string Code { get; init; }
 
     public string Name { get; init; } = "";
 
-    public IReadOnlyList<RelayServer> Servers { get; init; } = [];
+    /// <summary>Relays of the region, in preference order.</summary>
+    public IReadOnlyList<RelayNode> Nodes { get; init; } = [];
 }
 
-public sealed record RelayServer
+/// <summary>One relay server.</summary>
+public sealed record RelayNode
 {
+    /// <summary>Name shown in status and probes; the host name when absent.</summary>
+    public string Name { get; init; } = "";
+
     public required string HostName { get; init; }
 
+    /// <summary>Absent: resolve <see cref="HostName"/>.</summary>
     public string? IPv4 { get; init; }
 
+    /// <summary>Absent: resolve <see cref="HostName"/>.</summary>
     public string? IPv6 { get; init; }
 
+    /// <summary>HTTPS port of the relay.</summary>
     public int Port { get; init; } = 443;
 
+    /// <summary>UDP STUN port; -1 means no STUN.</summary>
     public int StunPort { get; init; } = 3478;
+
+    /// <summary>Plain HTTP instead of HTTPS: loopback tests and labs only.</summary>
+    public bool InsecureForTests { get; init; }
+
+    /// <summary>The URL a relay client connects to.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Uri Url => new UriBuilder(InsecureForTests ? "http" : "https", IPv4 ?? HostName, Port).Uri;
 }
 
 /// <summary>Name resolution inside the tailnet.</summary>

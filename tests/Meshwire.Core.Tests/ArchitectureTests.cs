@@ -18,7 +18,7 @@ public sealed class ArchitectureTests
         ["Meshwire.Core"] = [],
         ["Meshwire.WireGuard"] = ["Meshwire.Core"],
         ["Meshwire.Policy"] = ["Meshwire.Core"],
-        ["Meshwire.Relay"] = ["Meshwire.Core"],
+        ["Meshwire.Relay"] = ["Meshwire.Core", "Meshwire.Protocol"],
         ["Meshwire.Protocol"] = ["Meshwire.Core"],
         ["Meshwire.Paths"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.Relay"],
         ["Meshwire.Net"] = ["Meshwire.Core", "Meshwire.WireGuard"],

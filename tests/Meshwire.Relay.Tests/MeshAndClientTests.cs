@@ -1,3 +1,4 @@
+using Meshwire.Protocol;
 using System.Net;
 using Meshwire.Core;
 using Meshwire.Relay.Frames;
@@ -125,12 +126,12 @@ public sealed class MeshAndClientTests
     {
         await using var relay = await RelayLab.StartAsync();
         var map = RelayMap.Parse($$$"""
-            {"regions": {
-              "1": {"regionId": 1, "regionCode": "up", "nodes": [{"name": "1a", "regionId": 1, "hostName": "127.0.0.1", "relayPort": {{{relay.Url.Port}}}, "insecureForTests": true}]},
-              "2": {"regionId": 2, "regionCode": "down", "nodes": [{"name": "2a", "regionId": 2, "hostName": "127.0.0.1", "relayPort": 9, "insecureForTests": true}]}
-            }}
+            {"regions": [
+              {"regionId": 1, "code": "up", "nodes": [{"name": "1a", "hostName": "127.0.0.1", "port": {{{relay.Url.Port}}}, "insecureForTests": true}]},
+              {"regionId": 2, "code": "down", "nodes": [{"name": "2a", "hostName": "127.0.0.1", "port": 9, "insecureForTests": true}]}
+            ]}
             """);
-        Assert.Equal(relay.Url, map.Regions[1].Nodes[0].Url);
+        Assert.Equal(relay.Url, map.Regions[0].Nodes[0].Url);
 
         using var http = new HttpClient();
         var ranked = await RelayLatencyProbe.RankRegionsAsync(http, map, TimeSpan.FromSeconds(2));
@@ -144,12 +145,13 @@ public sealed class MeshAndClientTests
     {
         var map = new RelayMap
         {
-            Regions = { [7] = new RelayRegion { RegionId = 7, RegionCode = "par", Nodes = [new RelayNode { Name = "7a", RegionId = 7, HostName = "relay.example.net" }] } },
+            Regions = [new RelayRegion { RegionId = 7, Code = "par", Nodes = [new RelayNode { Name = "7a", HostName = "relay.example.net" }] }],
         };
         var json = map.ToJson();
-        Assert.Contains("\"regionCode\":\"par\"", json);
+        Assert.Contains("\"code\":\"par\"", json);
+        Assert.DoesNotContain("url", json, StringComparison.OrdinalIgnoreCase);
         var back = RelayMap.Parse(json);
-        Assert.Equal(new Uri("https://relay.example.net/"), back.Regions[7].Nodes[0].Url);
+        Assert.Equal(new Uri("https://relay.example.net/"), back.Regions[0].Nodes[0].Url);
     }
 
     [Fact]

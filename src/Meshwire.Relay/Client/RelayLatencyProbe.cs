@@ -1,3 +1,4 @@
+using Meshwire.Protocol;
 namespace Meshwire.Relay;
 
 /// <summary>Latency of one relay region as measured by <see cref="RelayLatencyProbe"/>.</summary>
@@ -45,7 +46,7 @@ public static class RelayLatencyProbe
     /// <summary>Probes every relay of every region in parallel; returns regions fastest first (unreachable ones left out).</summary>
     public static async Task<IReadOnlyList<RelayLatency>> RankRegionsAsync(HttpClient http, RelayMap map, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var probes = map.Regions.Values
+        var probes = map.Regions
             .SelectMany(region => region.Nodes.Select(node => (region.RegionId, node)))
             .Select(async x => (x.RegionId, x.node.Name, Latency: await MeasureAsync(http, x.node.Url, 3, timeout, null, cancellationToken).ConfigureAwait(false)))
             .ToList();
