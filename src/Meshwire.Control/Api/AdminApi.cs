@@ -1,3 +1,4 @@
+using Meshwire.Core;
 using Meshwire.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,6 +16,13 @@ internal static class AdminApi
 {
     public static void Map(IEndpointRouteBuilder app, ControlService service)
     {
+        // For relays started with --verify-clients: 200 when the node key belongs to an active node, 404 otherwise.
+        // Outside the API-key group on purpose: it only confirms a 256-bit public key the caller already holds.
+        app.MapGet("/api/v1/relay/verify", (string? nodekey) =>
+            nodekey is not null && Key32.TryParseHex(nodekey, out var key)
+                ? service.IsActiveNodeKey(new NodePublicKey(key)) ? Results.Ok() : Results.NotFound()
+                : Results.Json(new ApiError(ErrorCodes.BadRequest, "nodekey must be 64 hex characters"), statusCode: 400));
+
         var api = app.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
         {
             if (!await IsAuthorizedAsync(context.HttpContext, service))
