@@ -81,11 +81,25 @@ public sealed partial class WireGuardEngine
         }
     }
 
+    /// <summary>Runs the protocol timers, and follows MTU changes (ip link set mtu, wg-quick's MTU=) once a second.</summary>
     private void TimerLoop()
     {
+        var ticks = 0;
         while (!_stopping.IsCancellationRequested)
         {
             _device.Tick(Now);
+            if (++ticks % 10 == 0 && !_tun.IsRemoved)
+            {
+                try
+                {
+                    _device.Mtu = _tun.Mtu;
+                }
+                catch (System.ComponentModel.Win32Exception)
+                {
+                    // The interface went away between the check and the ioctl; the outbound loop notices and stops.
+                }
+            }
+
             _stopping.Token.WaitHandle.WaitOne(WireGuardDevice.TickInterval);
         }
     }
