@@ -78,11 +78,11 @@ internal static class OidcLogin
 
                 o.Events.OnRedirectToIdentityProvider = context =>
                 {
-                    // Behind a proxy the request's own host is not what the provider knows: use --server-url.
+                    // Behind a proxy the request's own host is not what the provider knows: use --server-url. (The
+                    // handler records this redirect_uri after the event, for the code redemption.)
                     if (options.ServerUrl is { } server)
                     {
                         context.ProtocolMessage.RedirectUri = server.TrimEnd('/') + CallbackPath;
-                        context.Properties.Items[OpenIdConnectDefaults.RedirectUriForCodePropertiesKey] = context.ProtocolMessage.RedirectUri;
                     }
 
                     return Task.CompletedTask;
