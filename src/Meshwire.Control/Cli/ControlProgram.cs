@@ -165,7 +165,8 @@ public static class ControlProgram
             {
                 Issuer = issuer,
                 ClientId = Take(rest, "--oidc-client-id") ?? throw new UsageException("--oidc-issuer needs --oidc-client-id"),
-                ClientSecret = Take(rest, "--oidc-client-secret"),
+                // The environment keeps the secret out of the process list.
+                ClientSecret = Take(rest, "--oidc-client-secret") ?? Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_OIDC_CLIENT_SECRET"),
                 AllowInsecureIssuer = issuer.StartsWith("http://127.", StringComparison.Ordinal) || issuer.StartsWith("http://localhost", StringComparison.Ordinal),
             };
             foreach (var d in CommaList(rest, "--oidc-allowed-domains", "--oidc-allowed-domain"))
