@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace Meshwire.Control.Hosting;
@@ -21,7 +22,7 @@ namespace Meshwire.Control.Hosting;
 /// OnTicketReceived: allowed domains/users (403 page, nothing written) → <see cref="ControlService.CompleteLoginAsync"/>
 /// → a "you can close this window" page. No session cookie is issued: the login only registers the node.
 /// </summary>
-internal static class OidcLogin
+internal static partial class OidcLogin
 {
     public const string Scheme = "oidc";
     public const string LoginPath = "/login";
@@ -131,8 +132,10 @@ internal static class OidcLogin
             principal.FindFirstValue("email"),
             principal.FindFirstValue("email_verified") is { } verified ? string.Equals(verified, "true", StringComparison.OrdinalIgnoreCase) : null,
             principal.FindFirstValue("name"));
+        var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Meshwire.Control.Login");
         if (LoginPolicy.Check(identity, [.. oidc.AllowedDomains], [.. oidc.AllowedUsers]) is { } refusal)
         {
+            Log.Refused(logger, identity.Email ?? identity.Subject, refusal);
             await WritePageAsync(context.Response, StatusCodes.Status403Forbidden, "Login refused", refusal);
             return;
         }
@@ -140,12 +143,14 @@ internal static class OidcLogin
         try
         {
             var (result, user) = await service.CompleteLoginAsync(token ?? "", identity, context.HttpContext.RequestAborted);
+            Log.Completed(logger, user.Login, result.NodeId ?? "", result.NeedsApproval);
             var approval = result.NeedsApproval ? " It waits for an administrator to approve it." : "";
             await WritePageAsync(context.Response, StatusCodes.Status200OK, "Logged in",
                 $"Logged in as {user.Login}. The node is registered as {result.NodeId}.{approval} You can close this window.");
         }
         catch (ControlException e)
         {
+            Log.Refused(logger, identity.Email ?? identity.Subject, e.Message);
             var status = e.Code == Protocol.ErrorCodes.NotFound ? StatusCodes.Status410Gone : StatusCodes.Status409Conflict;
             await WritePageAsync(context.Response, status, "Login not completed", e.Message);
         }
@@ -159,5 +164,14 @@ internal static class OidcLogin
         await response.WriteAsync(
             $"<!doctype html><html><head><meta charset=\"utf-8\"><title>Meshwire: {html.Encode(title)}</title></head>" +
             $"<body><h1>{html.Encode(title)}</h1><p>{html.Encode(message)}</p></body></html>");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "login of {Login} registered node {NodeId} (needs approval: {NeedsApproval})")]
+        public static partial void Completed(ILogger logger, string login, string nodeId, bool needsApproval);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "login of {Who} refused: {Reason}")]
+        public static partial void Refused(ILogger logger, string who, string reason);
     }
 }
