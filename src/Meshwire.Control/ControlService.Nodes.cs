@@ -75,7 +75,7 @@ public sealed partial class ControlService
                 {
                     if (_options.Oidc is not null)
                     {
-                        return new RegisterResult { AuthUrl = LoginUrl(machine), NodeId = row.StableId };
+                        return new RegisterResult { AuthUrl = BeginLogin(machine, request, now), NodeId = row.StableId };
                     }
 
                     throw new ControlException(ErrorCodes.NodeKeyExpired, "the node key expired or was logged out; register again with an auth key");
@@ -111,7 +111,7 @@ public sealed partial class ControlService
             {
                 if (_options.Oidc is not null)
                 {
-                    return new RegisterResult { AuthUrl = LoginUrl(machine) };
+                    return new RegisterResult { AuthUrl = BeginLogin(machine, request, now) };
                 }
 
                 throw new ControlException(ErrorCodes.Unauthorized, "an unknown machine needs an auth key to register");
@@ -176,9 +176,6 @@ public sealed partial class ControlService
         User = state.UserLogin,
         KeyExpiry = row.KeyExpiry,
     };
-
-    private string LoginUrl(MachinePublicKey machine) =>
-        $"{(_options.ServerUrl ?? "http://127.0.0.1").TrimEnd('/')}/login?machine={Uri.EscapeDataString(machine.ToString())}";
 
     private async Task<AuthKeyRow> RedeemAuthKeyAsync(ControlDbContext db, string text, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -125,6 +125,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
     private async Task RunAsync(SecureFrames frames, MachinePublicKey machine, CancellationToken cancellationToken)
     {
         Task? streaming = null;
+        Task? loginWait = null;
         using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -152,7 +153,13 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                     switch (message)
                     {
                         case RegisterRequest register:
-                            await frames.SendAsync(await service.RegisterAsync(machine, register, cancellationToken), cancellationToken);
+                            var registered = await service.RegisterAsync(machine, register, cancellationToken);
+                            await frames.SendAsync(registered, cancellationToken);
+                            if (registered.AuthUrl is not null && loginWait is not { IsCompleted: false } && service.Logins.ForMachine(machine) is { } pending)
+                            {
+                                loginWait = PushLoginResultAsync(frames, pending, streamStop.Token);
+                            }
+
                             break;
                         case MapRequest map:
                             var nodeId = await service.UpdateFromMapRequestAsync(machine, map, cancellationToken);
@@ -186,18 +193,41 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         finally
         {
             await streamStop.CancelAsync();
-            if (streaming is not null)
+            foreach (var task in new[] { streaming, loginWait })
             {
-                try
+                if (task is not null)
                 {
-                    await streaming;
-                }
-                catch (Exception e) when (e is OperationCanceledException or WebSocketException)
-                {
-                    // Ended with the channel.
+                    try
+                    {
+                        await task;
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+                    {
+                        // Ended with the channel.
+                    }
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A node that got an authUrl waits on its channel: when the browser login completes, the register-result is
+    /// pushed unasked. A login replaced by a newer one (another node key) or a channel that ends stops the wait; the
+    /// node then registers again.
+    /// </summary>
+    private static async Task PushLoginResultAsync(SecureFrames frames, Identity.PendingLogin pending, CancellationToken cancellationToken)
+    {
+        RegisterResult result;
+        try
+        {
+            result = await pending.Completion.Task.WaitAsync(cancellationToken);
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await frames.SendAsync(result, cancellationToken);
     }
 
     private async Task StreamAsync(SecureFrames frames, string nodeId, CancellationToken cancellationToken)

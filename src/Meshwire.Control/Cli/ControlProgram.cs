@@ -19,7 +19,7 @@ public static class ControlProgram
     private const string Usage = """
         usage: meshwire-control [--state DIR] [--db URL] [--json] VERB ...
           serve [--listen URL]... [--server-url URL] [--require-approval]
-                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S] [--oidc-allowed-domain D]... [--oidc-allowed-user E]...]
+                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S] [--oidc-allowed-domains a.com,b.org] [--oidc-allowed-users alice@x.com,...]]
           users create LOGIN | users list
           authkeys create --user LOGIN [--reusable] [--ephemeral] [--tag tag:x]... [--expiry SECONDS] | authkeys list | authkeys revoke ID|PREFIX
           nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
@@ -165,15 +165,16 @@ public static class ControlProgram
             {
                 Issuer = issuer,
                 ClientId = Take(rest, "--oidc-client-id") ?? throw new UsageException("--oidc-issuer needs --oidc-client-id"),
-                ClientSecret = Take(rest, "--oidc-client-secret"),
+                // The environment keeps the secret out of the process list.
+                ClientSecret = Take(rest, "--oidc-client-secret") ?? Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_OIDC_CLIENT_SECRET"),
                 AllowInsecureIssuer = issuer.StartsWith("http://127.", StringComparison.Ordinal) || issuer.StartsWith("http://localhost", StringComparison.Ordinal),
             };
-            foreach (var d in TakeAll(rest, "--oidc-allowed-domain"))
+            foreach (var d in CommaList(rest, "--oidc-allowed-domains", "--oidc-allowed-domain"))
             {
                 oidc.AllowedDomains.Add(d);
             }
 
-            foreach (var u in TakeAll(rest, "--oidc-allowed-user"))
+            foreach (var u in CommaList(rest, "--oidc-allowed-users", "--oidc-allowed-user"))
             {
                 oidc.AllowedUsers.Add(u);
             }
@@ -246,6 +247,11 @@ public static class ControlProgram
 
         return values;
     }
+
+    /// <summary>Values of a repeatable flag (and its singular spelling), each a comma-separated list.</summary>
+    private static IEnumerable<string> CommaList(List<string> args, string plural, string singular) =>
+        [.. TakeAll(args, plural).Concat(TakeAll(args, singular))
+            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     private static bool TakeFlag(List<string> args, string name) => args.Remove(name);
 

@@ -114,6 +114,16 @@ public sealed class ControlClient : IAsyncDisposable
         return Expect<RegisterResult>(await ReceiveAsync(cancellationToken));
     }
 
+    /// <summary>
+    /// After <see cref="RegisterAsync"/> returned an <see cref="RegisterResult.AuthUrl"/>: waits until the user has
+    /// logged in through that URL and returns the register-result the server then pushes (authorized, or needing
+    /// approval). Nothing else may be sent on the channel meanwhile. If the channel ends first (its lifetime is
+    /// <see cref="ChannelConstants.ChannelLifetime"/>), this throws; reconnect and register again: the server answers
+    /// with the same URL while the login is pending, or with the node once it completed.
+    /// </summary>
+    public async Task<RegisterResult> WaitForLoginAsync(CancellationToken cancellationToken = default) =>
+        Expect<RegisterResult>(await ReceiveAsync(cancellationToken));
+
     /// <summary>One full map (no stream). Also records the node's disco key, endpoints and home relay.</summary>
     public async Task<MapFull> GetMapAsync(MapRequest request, CancellationToken cancellationToken = default)
     {

@@ -62,6 +62,9 @@ public sealed class OidcOptions
     /// <summary>Emails allowed to log in; empty allows any.</summary>
     public IList<string> AllowedUsers { get; } = [];
 
-    /// <summary>Accept an http:// issuer (tests on loopback).</summary>
+    /// <summary>How long a login URL handed to a node stays valid.</summary>
+    public TimeSpan LoginLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Accept an http:// issuer and serve the login cookies over http (loopback tests and development).</summary>
     public bool AllowInsecureIssuer { get; set; }
 }

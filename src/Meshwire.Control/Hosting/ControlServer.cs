@@ -74,7 +74,7 @@ public sealed class ControlServer : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
         if (options.Oidc is not null)
         {
-            OidcLogin.AddServices(builder.Services, options.Oidc, service);
+            OidcLogin.AddServices(builder.Services, options, service);
         }
 
         var app = builder.Build();
@@ -108,11 +108,13 @@ public sealed class ControlServer : IAsyncDisposable
         AdminApi.Map(app, service);
         if (options.Oidc is not null)
         {
-            OidcLogin.Map(app, options.Oidc, service);
+            OidcLogin.Map(app, service);
         }
 
         await app.StartAsync(cancellationToken);
         var server = new ControlServer(app, service) { ServerKey = new MachinePublicKeyInfo(identity.PublicKey) };
+        // Login URLs need an address browsers reach; without --server-url, the first listen address.
+        options.ServerUrl ??= server.BaseAddress.ToString().TrimEnd('/');
         server._sweep = server.SweepAsync(options);
         return server;
     }
