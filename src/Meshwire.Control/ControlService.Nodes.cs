@@ -132,7 +132,11 @@ public sealed partial class ControlService
     internal async Task<NodeRow> CreateNodeRowAsync(
         ControlDbContext db, MachinePublicKey machine, NodePublicKey nodeKey, string hostname, long userId, string[] tags, bool ephemeral, long? authKeyId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var names = (await db.Nodes.Select(n => n.Name).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        // Only names that can collide ("web", "web-1", ...): reading every name made each join O(nodes).
+        var wanted = NodeNames.Sanitize(hostname);
+        var suffixed = wanted + "-";
+        var names = (await db.Nodes.Where(n => n.Name == wanted || n.Name.StartsWith(suffixed)).Select(n => n.Name).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
         var (v4, v6) = _addresses.Allocate();
         var row = new NodeRow
         {

@@ -8,12 +8,12 @@ using Meshwire.WireGuard.Noise;
 
 namespace Meshwire.Control.Tests;
 
-public sealed class BadInputTests
+public abstract class BadInputTests(ITestDatabase database) : DatabaseTests(database)
 {
-    [Fact]
+    [DbFact]
     public async Task Register_OneOffKeyReplayed_AuthKeyUsedAndNoNewNode()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var key = await server.AuthKeyAsync();
         await server.JoinAsync("first", key);
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() => server.JoinAsync("second", key));
@@ -21,10 +21,10 @@ public sealed class BadInputTests
         Assert.Single(await server.Service.ListNodesAsync());
     }
 
-    [Fact]
+    [DbFact]
     public async Task Register_ExpiredKey_AuthKeyExpiredAndNoNode()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var key = await server.AuthKeyAsync();
         server.Time.Advance(TimeSpan.FromHours(2));
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() => server.JoinAsync("late", key));
@@ -33,32 +33,32 @@ public sealed class BadInputTests
         Assert.Equal(0, (await server.Service.ListAuthKeysAsync()).Single().UseCount);
     }
 
-    [Theory]
+    [DbTheory]
     [InlineData("mwauth-000000000000-0000")]
     [InlineData("not-a-key")]
     [InlineData("mwauth-0123456789ab-0000000000000000000000000000000000000000000000000000000000000000")]
     public async Task Register_MalformedOrUnknownKey_AuthKeyInvalid(string key)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() => server.JoinAsync("x", key));
         Assert.Equal(ErrorCodes.AuthKeyInvalid, e.Code);
         Assert.Empty(await server.Service.ListNodesAsync());
     }
 
-    [Fact]
+    [DbFact]
     public async Task Register_RevokedKey_AuthKeyInvalid()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var key = await server.AuthKeyAsync(reusable: true);
         await server.Service.RevokeAuthKeyAsync(key.Split('-')[1]);
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() => server.JoinAsync("x", key));
         Assert.Equal(ErrorCodes.AuthKeyInvalid, e.Code);
     }
 
-    [Fact]
+    [DbFact]
     public async Task MapRequest_UnknownMachine_UnknownMachineError()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         await using var client = await ControlClient.ConnectAsync(server.Url, ControlClient.GenerateMachineKey());
         var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() =>
@@ -66,16 +66,16 @@ public sealed class BadInputTests
         Assert.Equal(ErrorCodes.UnknownMachine, e.Code);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Connect_WrongServerKey_HandshakeFails()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var wrong = ControlClient.PublicKeyOf(ControlClient.GenerateMachineKey());
         var e = await Assert.ThrowsAsync<ControlProtocolException>(() => ControlClient.ConnectAsync(server.Url, ControlClient.GenerateMachineKey(), wrong));
         Assert.Equal(ErrorCodes.Unauthorized, e.Code);
     }
 
-    [Theory]
+    [DbTheory]
     [InlineData("{\"type\":\"register\"")]
     [InlineData("{\"type\":\"register\",\"nodeKey\":\"nodekey:00\",\"hostname\":\"a\"}")]
     [InlineData("{\"type\":\"register\",\"nodeKey\":\"mkey:0000000000000000000000000000000000000000000000000000000000000000\",\"hostname\":\"a\"}")]
@@ -86,10 +86,10 @@ public sealed class BadInputTests
         Assert.NotNull(error);
     }
 
-    [Fact]
+    [DbFact]
     public async Task AdminApi_NoOrBadApiKey_Unauthorized()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         using var http = new HttpClient { BaseAddress = server.Url };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/v1/nodes")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new("Bearer", "mwapi-000000000000-" + new string('0', 64));
@@ -98,10 +98,10 @@ public sealed class BadInputTests
         Assert.Equal(ErrorCodes.Unauthorized, (await response.Content.ReadFromJsonAsync<ApiError>())!.Code);
     }
 
-    [Fact]
+    [DbFact]
     public async Task AdminApi_MalformedJsonAndOversizedBody_ClearErrorsAndNothingWritten()
     {
-        await using var server = await TestServer.StartAsync(o => o.MaxRequestBytes = 4096);
+        await using var server = await StartAsync(o => o.MaxRequestBytes = 4096);
         using var http = await ApiClientAsync(server);
         var malformed = await http.PostAsync("/api/v1/users", new StringContent("{\"login\":", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
@@ -113,10 +113,10 @@ public sealed class BadInputTests
         Assert.Empty(await server.Service.ListUsersAsync());
     }
 
-    [Fact]
+    [DbFact]
     public async Task AdminApi_CreateUserAndAuthKey_ListsThemAndServesOpenApi()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         using var http = await ApiClientAsync(server);
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/api/v1/users", new CreateUserRequest("carol", null))).StatusCode);
         var conflict = await http.PostAsJsonAsync("/api/v1/users", new CreateUserRequest("carol", null));
@@ -139,3 +139,8 @@ public sealed class BadInputTests
         return http;
     }
 }
+
+public sealed class BadInputTestsOnSqlite() : BadInputTests(SqliteDatabase.Instance);
+
+[Collection(PostgresCollection.Name)]
+public sealed class BadInputTestsOnPostgres(PostgresServer postgres) : BadInputTests(postgres);

@@ -11,10 +11,11 @@ namespace Meshwire.Control.Tests;
 /// <summary>A real server on 127.0.0.1:0 with a throwaway state directory and a fake wall clock.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(ControlServer server, string state, FakeTimeProvider time)
+    private TestServer(ControlServer server, string state, string? database, FakeTimeProvider time)
     {
         Server = server;
         State = state;
+        Database = database;
         Time = time;
     }
 
@@ -22,20 +23,23 @@ internal sealed class TestServer : IAsyncDisposable
 
     public string State { get; }
 
+    /// <summary>The PostgreSQL connection string, or null for SQLite in <see cref="State"/> (a restart passes it back).</summary>
+    public string? Database { get; }
+
     public FakeTimeProvider Time { get; }
 
     public ControlService Service => Server.Service;
 
     public Uri Url => Server.BaseAddress;
 
-    public static async Task<TestServer> StartAsync(Action<ControlOptions>? configure = null, string? state = null)
+    public static async Task<TestServer> StartAsync(Action<ControlOptions>? configure = null, string? state = null, string? database = null)
     {
         state ??= Directory.CreateTempSubdirectory("meshwire-control-test").FullName;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var options = new ControlOptions { StateDirectory = state, Time = time, AdminSocket = false, KeepAliveInterval = TimeSpan.FromSeconds(30) };
+        var options = new ControlOptions { StateDirectory = state, Time = time, AdminSocket = false, KeepAliveInterval = TimeSpan.FromSeconds(30), Database = database };
         options.Urls.Add("http://127.0.0.1:0");
         configure?.Invoke(options);
-        return new TestServer(await ControlServer.StartAsync(options), state, time);
+        return new TestServer(await ControlServer.StartAsync(options), state, database, time);
     }
 
     public async Task<string> AuthKeyAsync(string user = "alice", bool reusable = false, IReadOnlyList<string>? tags = null)

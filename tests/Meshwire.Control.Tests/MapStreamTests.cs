@@ -3,12 +3,12 @@ using Meshwire.Protocol;
 
 namespace Meshwire.Control.Tests;
 
-public sealed class MapStreamTests
+public abstract class MapStreamTests(ITestDatabase database) : DatabaseTests(database)
 {
-    [Fact]
+    [DbFact]
     public async Task StreamMap_PeerJoins_DeltaReachesExistingNode()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var a = await server.JoinAsync("alpha");
         Assert.True(a.Registered.Authorized);
         await using var watchA = new StreamWatcher(a, "192.0.2.1:41641");
@@ -32,10 +32,10 @@ public sealed class MapStreamTests
         Assert.Equal("alice", viewA.Peers.Values.Single().User);
     }
 
-    [Fact]
+    [DbFact]
     public async Task DeleteNode_StreamingPeer_GetsRemoval()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var a = await server.JoinAsync("alpha");
         var b = await server.JoinAsync("beta");
         await using var watchA = new StreamWatcher(a);
@@ -45,10 +45,10 @@ public sealed class MapStreamTests
         Assert.Contains(watchA.Messages.OfType<MapDelta>(), d => d.PeersRemoved?.Count == 1);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Logout_StreamingPeer_GetsRemovalAndNodeIsExpired()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var a = await server.JoinAsync("alpha");
         var b = await server.JoinAsync("beta");
         await using var watchA = new StreamWatcher(a);
@@ -58,10 +58,10 @@ public sealed class MapStreamTests
         Assert.True((await server.Service.ListNodesAsync()).Single(n => n.Name == "beta").Expired);
     }
 
-    [Fact]
+    [DbFact]
     public async Task ExpireNode_KeyExpiryPassed_NodeLeavesMaps()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var a = await server.JoinAsync("alpha");
         var b = await server.JoinAsync("beta");
         Assert.InRange(server.Time.GetUtcNow() + TimeSpan.FromDays(180) - b.Registered.KeyExpiry!.Value, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
@@ -73,10 +73,10 @@ public sealed class MapStreamTests
         Assert.Equal(ErrorCodes.NodeKeyExpired, watchA.Error!.Code);
     }
 
-    [Fact]
+    [DbFact]
     public async Task SetPolicy_RestrictsVisibility_PeersRemovedAndFilterChanged()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var a = await server.JoinAsync("alpha", await server.AuthKeyAsync("alice@example.com"));
         var b = await server.JoinAsync("beta", await server.AuthKeyAsync("bob@example.com"));
         await using var watchA = new StreamWatcher(a);
@@ -88,10 +88,10 @@ public sealed class MapStreamTests
         Assert.Equal(view.Self.Addresses, rule.Sources);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Join_SameHostname_GetsSuffixAndDistinctAddresses()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var key = await server.AuthKeyAsync(reusable: true);
         await server.JoinAsync("web", key);
         await server.JoinAsync("web", key);
@@ -101,10 +101,10 @@ public sealed class MapStreamTests
         Assert.Equal(2, nodes.Select(n => n.IPv6).Distinct().Count());
     }
 
-    [Fact]
+    [DbFact]
     public async Task Join_RequireApproval_InvisibleUntilApproved()
     {
-        await using var server = await TestServer.StartAsync(o => o.RequireApproval = true);
+        await using var server = await StartAsync(o => o.RequireApproval = true);
         var a = await server.JoinAsync("alpha");
         Assert.True(a.Registered.NeedsApproval);
         await server.Service.ApproveNodeAsync("alpha");
@@ -115,13 +115,18 @@ public sealed class MapStreamTests
         await watchA.WaitAsync(v => v.Peers.Count == 1);
     }
 
-    [Fact]
+    [DbFact]
     public async Task Register_TaggedKey_NodeTaggedAndKeyNeverExpires()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await StartAsync();
         var node = await server.JoinAsync("db", await server.AuthKeyAsync(tags: ["tag:server"]));
         Assert.Null(node.Registered.KeyExpiry);
         var map = await node.Client.GetMapAsync(node.MapRequest());
         Assert.Equal(["tag:server"], map.Self.Tags);
     }
 }
+
+public sealed class MapStreamTestsOnSqlite() : MapStreamTests(SqliteDatabase.Instance);
+
+[Collection(PostgresCollection.Name)]
+public sealed class MapStreamTestsOnPostgres(PostgresServer postgres) : MapStreamTests(postgres);

@@ -1,15 +1,15 @@
 namespace Meshwire.Control.Tests;
 
-public sealed class PersistenceTests
+public abstract class PersistenceTests(ITestDatabase database) : DatabaseTests(database)
 {
-    [Fact]
+    [DbFact]
     public async Task Restart_SameState_UsersNodesKeysAndPolicyIntact()
     {
         var state = Directory.CreateTempSubdirectory("meshwire-control-persist").FullName;
         string serverKey;
         object before;
         // Stop only the server: disposing the TestServer would delete the state directory.
-        var server = await TestServer.StartAsync(state: state);
+        var server = await TestServer.StartAsync(state: state, database: await Database.CreateDatabaseAsync());
         {
             await server.JoinAsync("alpha");
             await server.JoinAsync("beta", await server.AuthKeyAsync("bob@example.com", reusable: true, tags: ["tag:web"]));
@@ -19,7 +19,7 @@ public sealed class PersistenceTests
             await server.Server.DisposeAsync();
         }
 
-        await using var restarted = await TestServer.StartAsync(state: state);
+        await using var restarted = await TestServer.StartAsync(state: state, database: server.Database);
         Assert.Equal(serverKey, restarted.Server.ServerKey.Key.ToString());
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(before), System.Text.Json.JsonSerializer.Serialize(await SnapshotAsync(restarted.Service)));
     }
@@ -32,3 +32,8 @@ public sealed class PersistenceTests
         Policy = service.GetPolicy().Text,
     };
 }
+
+public sealed class PersistenceTestsOnSqlite() : PersistenceTests(SqliteDatabase.Instance);
+
+[Collection(PostgresCollection.Name)]
+public sealed class PersistenceTestsOnPostgres(PostgresServer postgres) : PersistenceTests(postgres);

@@ -9,14 +9,14 @@ namespace Meshwire.Control.Channel;
 
 /// <summary>
 /// Sealed frames over a WebSocket, both directions: each binary WebSocket message is one WireGuard transport
-/// message (whitepaper 5.4.6) sealed with the channel's <see cref="Keypair"/>, whose plaintext is a 4-byte
+/// message (whitepaper 5.4.6) sealed with the channel's <see cref="ChannelCipher"/>, whose plaintext is a 4-byte
 /// little-endian length and that many bytes of UTF-8 JSON (one <see cref="ControlMessage"/>). The replay window
 /// rejects reordered or repeated frames. Sends are serialized by a lock; one reader at a time.
 /// </summary>
 internal sealed class SecureFrames : IDisposable
 {
     private readonly WebSocket _socket;
-    private readonly Keypair _keypair;
+    private readonly ChannelCipher _keypair;
     private readonly TimeProvider _time;
     private readonly long _start;
     private readonly int _maxReceive;
@@ -28,7 +28,7 @@ internal sealed class SecureFrames : IDisposable
         _socket = socket;
         _time = time;
         _start = time.GetTimestamp();
-        _keypair = new Keypair(keys, TimeSpan.Zero);
+        _keypair = new ChannelCipher(keys);
         _maxReceive = maxReceive;
     }
 

@@ -58,6 +58,7 @@ public sealed class ControlServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
+            ListenUrls.Apply(kestrel, options.Urls);
             if (options.AdminSocket)
             {
                 var socket = Path.Combine(options.StateDirectory, "control.sock");
@@ -65,7 +66,6 @@ public sealed class ControlServer : IAsyncDisposable
                 kestrel.ListenUnixSocket(socket);
             }
         });
-        builder.WebHost.UseUrls([.. options.Urls.DefaultIfEmpty("http://127.0.0.1:8080")]);
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton(identity);
         builder.Services.AddSingleton<ChannelHandler>();
