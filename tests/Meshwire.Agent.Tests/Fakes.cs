@@ -75,28 +75,32 @@ internal sealed class FakeInterface : IInterfaceConfigurator
     public void Apply(InterfaceAddressing previous, InterfaceAddressing wanted) => Current = wanted;
 }
 
-/// <summary>A real control server on 127.0.0.1 (a fixed port, so a restart comes back at the same URL).</summary>
+/// <summary>A real control server (a fixed port, so a restart comes back at the same URL).</summary>
 internal sealed class ControlHost : IAsyncDisposable
 {
     private ControlServer? _server;
 
-    private ControlHost(string state, int port)
+    private ControlHost(string state, string address, int port)
     {
         State = state;
+        Address = address;
         Port = port;
     }
+
+    public string Address { get; }
 
     public string State { get; }
 
     public int Port { get; }
 
-    public Uri Url => new($"http://127.0.0.1:{Port}/");
+    public Uri Url => new($"http://{Address}:{Port}/");
 
     public ControlServer Server => _server ?? throw new InvalidOperationException("stopped");
 
-    public static async Task<ControlHost> StartAsync()
+    /// <summary>Listens on <paramref name="address"/> (loopback unless a lab gives one of its own veth addresses).</summary>
+    public static async Task<ControlHost> StartAsync(string address = "127.0.0.1")
     {
-        var host = new ControlHost(Directory.CreateTempSubdirectory("meshwire-agent-control").FullName, FreePort());
+        var host = new ControlHost(Directory.CreateTempSubdirectory("meshwire-agent-control").FullName, address, FreePort());
         await host.StartAgainAsync();
         return host;
     }
