@@ -32,6 +32,7 @@ public sealed partial class Agent
     private InterfaceAddressing _appliedAddressing = InterfaceAddressing.None;
     private bool _addressingApplied;
     private NetmapView? _netmap;
+    private volatile bool _connected;
 
     public Agent(NodeStateStore store, IConfigurableDevice engine, IInterfaceConfigurator interfaceConfigurator, AgentOptions options, ILogger logger)
     {
@@ -46,7 +47,7 @@ public sealed partial class Agent
     public NetmapView? Netmap => Volatile.Read(ref _netmap);
 
     /// <summary>True while a map stream is open.</summary>
-    public bool Connected { get; private set; }
+    public bool Connected => _connected;
 
     /// <summary>Raised on the agent's flow after each map is applied.</summary>
     public event Action<NetmapView>? NetmapApplied;
@@ -80,7 +81,7 @@ public sealed partial class Agent
             }
             finally
             {
-                Connected = false;
+                _connected = false;
             }
 
             backoff = gotMap ? _options.MinBackoff : backoff;
@@ -152,7 +153,7 @@ public sealed partial class Agent
         NetmapView? view = null;
         await foreach (var message in client.StreamMapAsync(request, cancellationToken))
         {
-            Connected = true;
+            _connected = true;
             if (message is MapFull full)
             {
                 view = NetmapView.From(full);
