@@ -74,7 +74,7 @@ public sealed partial class Agent
             {
                 break;
             }
-            catch (Exception e) when (e is ControlProtocolException or HttpRequestException or WebSocketException or IOException
+            catch (Exception e) when (e is ControlProtocolException or HttpRequestException or WebSocketException or IOException or System.Text.Json.JsonException
                 or OperationCanceledException or InvalidOperationException)
             {
                 Log.ControlFailed(_logger, e.Message);

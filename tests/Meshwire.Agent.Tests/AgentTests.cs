@@ -75,6 +75,24 @@ public sealed class AgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_PeerDeletedByAdmin_DeltaRemovesItFromEngine()
+    {
+        var key = await _control.AuthKeyAsync();
+        var a = Start("alpha", key, "10.0.0.1:41641");
+        var b = Start("beta", key, "10.0.0.2:41641");
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
+
+        // Beta is stopped first: running, it would register again with its reusable key and come back.
+        var (stop, run) = _running[1];
+        await stop.CancelAsync();
+        await run;
+        await _control.Server.Service.DeleteNodeAsync(b.Agent.Netmap!.Self.Id);
+
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is null, "beta to leave alpha's engine");
+        Assert.Empty(a.Store.LoadNetmap()!.Peers);
+    }
+
+    [Fact]
     public async Task RunAsync_ControlGoesAway_KeepsPeersThenReconnects()
     {
         var key = await _control.AuthKeyAsync();
