@@ -87,7 +87,8 @@ public sealed partial class Agent
             backoff = gotMap ? _options.MinBackoff : backoff;
             try
             {
-                await Task.Delay(backoff, _options.Time, cancellationToken);
+                // ±20 % jitter: nodes that lost control together do not all come back in the same instant.
+                await Task.Delay(backoff * (0.8 + (0.4 * Random.Shared.NextDouble())), _options.Time, cancellationToken);
             }
             catch (OperationCanceledException)
             {
