@@ -1,0 +1,284 @@
+using System.Net.WebSockets;
+using Meshwire.Agent.Interface;
+using Meshwire.Agent.State;
+using Meshwire.Agent.Translation;
+using Meshwire.Control.Client;
+using Meshwire.Core;
+using Meshwire.Protocol;
+using Meshwire.WireGuard.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Meshwire.Agent;
+
+/// <summary>
+/// The daemon core: keeps the WireGuard engine configured from the control server's map.
+/// Flow: start → engine gets the node key (and port) → cached netmap applied at once (tunnels up while control is
+/// still silent or down) → loop { connect (Noise IK, machine key; server key pinned on first use) → register →
+/// map stream: each full map or delta → NetmapView → diff → engine + interface, cache written → stream ends or
+/// fails → wait (1 s doubling to 30 s, reset once a map arrived) }. The engine keeps its last config while control
+/// is away, so established tunnels keep working.
+/// Everything that touches the engine runs on the one RunAsync flow; <see cref="Netmap"/> is a snapshot swapped atomically.
+/// </summary>
+public sealed partial class Agent
+{
+    private readonly NodeStateStore _store;
+    private readonly IConfigurableDevice _engine;
+    private readonly IInterfaceConfigurator _interface;
+    private readonly AgentOptions _options;
+    private readonly ILogger _logger;
+
+    // Owned by the RunAsync flow.
+    private IReadOnlyDictionary<NodePublicKey, EnginePeer> _appliedPeers = new Dictionary<NodePublicKey, EnginePeer>();
+    private InterfaceAddressing _appliedAddressing = InterfaceAddressing.None;
+    private bool _addressingApplied;
+    private NetmapView? _netmap;
+    private volatile bool _connected;
+
+    public Agent(NodeStateStore store, IConfigurableDevice engine, IInterfaceConfigurator interfaceConfigurator, AgentOptions options, ILogger logger)
+    {
+        _store = store;
+        _engine = engine;
+        _interface = interfaceConfigurator;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>The map last applied to the engine (from control or from the cache); null before the first.</summary>
+    public NetmapView? Netmap => Volatile.Read(ref _netmap);
+
+    /// <summary>True while a map stream is open.</summary>
+    public bool Connected => _connected;
+
+    /// <summary>Raised on the agent's flow after each map is applied.</summary>
+    public event Action<NetmapView>? NetmapApplied;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        ConfigureEngine();
+        if (_store.LoadNetmap() is { } cached)
+        {
+            Log.CachedNetmap(_logger, cached.Peers.Count);
+            Apply(cached, save: false);
+        }
+
+        var backoff = _options.MinBackoff;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var gotMap = false;
+            try
+            {
+                gotMap = await SessionAsync(cancellationToken);
+                Log.StreamEnded(_logger);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is ControlProtocolException or HttpRequestException or WebSocketException or IOException or System.Text.Json.JsonException
+                or OperationCanceledException or InvalidOperationException)
+            {
+                Log.ControlFailed(_logger, e.Message);
+            }
+            finally
+            {
+                _connected = false;
+            }
+
+            backoff = gotMap ? _options.MinBackoff : backoff;
+            try
+            {
+                // ±20 % jitter: nodes that lost control together do not all come back in the same instant.
+                await Task.Delay(backoff * (0.8 + (0.4 * Random.Shared.NextDouble())), _options.Time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+        }
+    }
+
+    private void ConfigureEngine()
+    {
+        var update = new DeviceConfigUpdate { PrivateKey = _store.Keys.NodeKey, ListenPort = _options.ListenPort };
+        var errno = _engine.Apply(update);
+        if (errno != 0)
+        {
+            throw new InvalidOperationException($"the WireGuard engine refused its key or port {_options.ListenPort} (errno {-errno})");
+        }
+    }
+
+    /// <summary>One connection: connect, register, stream until the channel ends. True when at least one map arrived.</summary>
+    private async Task<bool> SessionAsync(CancellationToken cancellationToken)
+    {
+        var prefs = _store.LoadPrefs();
+        var sameServer = prefs.LoginServer == _options.LoginServer.ToString();
+        MachinePublicKey? pinned = sameServer && prefs.ServerKey is { } hex && Key32.TryParseHex(hex, out var key) ? new MachinePublicKey(key) : null;
+
+        await using var client = await ControlClient.ConnectAsync(_options.LoginServer, _store.Keys.MachineKey, pinned, _options.Time, cancellationToken);
+        if (pinned is null)
+        {
+            prefs = new NodePrefs { LoginServer = _options.LoginServer.ToString(), ServerKey = client.ServerKey.Value.ToHex(), Hostname = _options.Hostname };
+            _store.SavePrefs(prefs);
+        }
+
+        var result = await RegisterAsync(client, prefs, cancellationToken);
+        if (!result.Authorized)
+        {
+            if (result.AuthUrl is { } url)
+            {
+                Log.NeedsLogin(_logger, url);
+            }
+            else if (result.NeedsApproval)
+            {
+                Log.NeedsApproval(_logger);
+            }
+
+            return false;
+        }
+
+        if (!prefs.Registered || prefs.AuthKey is not null)
+        {
+            _store.SavePrefs(prefs with { Registered = true, AuthKey = null, Hostname = _options.Hostname });
+        }
+
+        Log.Registered(_logger, result.NodeId ?? "?", _store.Keys.NodePublicKey.ToString());
+        var request = new MapRequest
+        {
+            NodeKey = _store.Keys.NodePublicKey,
+            DiscoKey = _store.Keys.DiscoPublicKey,
+            Endpoints = _options.Endpoints(_engine.GetStatus().ListenPort),
+        };
+
+        NetmapView? view = null;
+        await foreach (var message in client.StreamMapAsync(request, cancellationToken))
+        {
+            _connected = true;
+            if (message is MapFull full)
+            {
+                view = NetmapView.From(full);
+            }
+            else if (view is null)
+            {
+                throw new InvalidOperationException($"the stream began with {message.GetType().Name} instead of a full map");
+            }
+            else
+            {
+                view = view.Apply(message);
+            }
+
+            if (message is not KeepAlive)
+            {
+                Apply(view, save: true);
+            }
+        }
+
+        return view is not null;
+    }
+
+    /// <summary>Renews a known registration without spending the auth key; falls back to the auth key.</summary>
+    private async Task<RegisterResult> RegisterAsync(ControlClient client, NodePrefs prefs, CancellationToken cancellationToken)
+    {
+        var authKey = _options.AuthKey ?? prefs.AuthKey;
+        var renewal = new RegisterRequest { NodeKey = _store.Keys.NodePublicKey, Hostname = _options.Hostname };
+        if (prefs.Registered || authKey is null)
+        {
+            try
+            {
+                var renewed = await client.RegisterAsync(renewal, cancellationToken);
+                if (renewed.Authorized || authKey is null)
+                {
+                    return renewed;
+                }
+            }
+            catch (ControlProtocolException) when (authKey is not null)
+            {
+                // Unknown or expired here: the auth key below decides.
+            }
+        }
+
+        return await client.RegisterAsync(renewal with { AuthKey = authKey }, cancellationToken);
+    }
+
+    private void Apply(NetmapView view, bool save)
+    {
+        var wanted = NetmapTranslator.PeersOf(view);
+        if (NetmapTranslator.Diff(_appliedPeers, wanted) is { } update)
+        {
+            var errno = _engine.Apply(update);
+            if (errno != 0)
+            {
+                Log.EngineRefused(_logger, -errno);
+            }
+            else
+            {
+                _appliedPeers = wanted;
+                Log.PeersApplied(_logger, wanted.Count, update.Peers.Count);
+            }
+        }
+
+        var addressing = NetmapTranslator.AddressingOf(view.Self);
+        if (!_addressingApplied || !addressing.Addresses.SequenceEqual(_appliedAddressing.Addresses) || !addressing.Routes.SequenceEqual(_appliedAddressing.Routes))
+        {
+            try
+            {
+                _interface.Apply(_appliedAddressing, addressing);
+                _appliedAddressing = addressing;
+                _addressingApplied = true;
+            }
+            catch (InvalidOperationException e)
+            {
+                Log.InterfaceFailed(_logger, e.Message);
+            }
+        }
+
+        if (save)
+        {
+            try
+            {
+                _store.SaveNetmap(view);
+            }
+            catch (IOException e)
+            {
+                Log.CacheFailed(_logger, e.Message);
+            }
+        }
+
+        Volatile.Write(ref _netmap, view);
+        NetmapApplied?.Invoke(view);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Applying the cached netmap ({Peers} peers) until control answers")]
+        public static partial void CachedNetmap(ILogger logger, int peers);
+
+        [LoggerMessage(2, LogLevel.Information, "Registered as node {NodeId} with {NodeKey}")]
+        public static partial void Registered(ILogger logger, string nodeId, string nodeKey);
+
+        [LoggerMessage(3, LogLevel.Warning, "Control unreachable or refused: {Reason}; keeping the last config and retrying")]
+        public static partial void ControlFailed(ILogger logger, string reason);
+
+        [LoggerMessage(4, LogLevel.Information, "The map stream ended; reconnecting")]
+        public static partial void StreamEnded(ILogger logger);
+
+        [LoggerMessage(5, LogLevel.Warning, "To log in, visit {Url}")]
+        public static partial void NeedsLogin(ILogger logger, string url);
+
+        [LoggerMessage(6, LogLevel.Warning, "Registered; waiting for an admin to approve this node (meshwire-control nodes approve)")]
+        public static partial void NeedsApproval(ILogger logger);
+
+        [LoggerMessage(7, LogLevel.Error, "The WireGuard engine refused the peer update (errno {Errno})")]
+        public static partial void EngineRefused(ILogger logger, int errno);
+
+        [LoggerMessage(8, LogLevel.Information, "Engine has {Peers} peers ({Changes} changed)")]
+        public static partial void PeersApplied(ILogger logger, int peers, int changes);
+
+        [LoggerMessage(9, LogLevel.Error, "Cannot configure the interface: {Reason}")]
+        public static partial void InterfaceFailed(ILogger logger, string reason);
+
+        [LoggerMessage(10, LogLevel.Warning, "Cannot write the netmap cache: {Reason}")]
+        public static partial void CacheFailed(ILogger logger, string reason);
+    }
+}

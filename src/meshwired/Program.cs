@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using Meshwire.Agent;
+using Meshwire.Agent.Interface;
+using Meshwire.Agent.State;
+using Meshwire.Net.Engine;
+using Microsoft.Extensions.Logging;
+
+namespace Meshwire.Daemon;
+
+/// <summary>
+/// meshwired: the node agent. Opens the state directory, starts the WireGuard interface, and runs the Agent until
+/// SIGTERM or SIGINT. Exit codes: 0 stopped cleanly, 1 failed, 2 usage.
+/// </summary>
+internal static class Program
+{
+    private const string Usage =
+        "usage: meshwired --login-server URL [--state DIR] [--authkey KEY] [--hostname NAME] [--tun NAME] [--port N]\n" +
+        "  --state DIR         keys, prefs and cached netmap (default /var/lib/meshwire)\n" +
+        "  --login-server URL  the coordination server (meshwire-control)\n" +
+        "  --authkey KEY       pre-auth key for the first registration (also $MESHWIRE_AUTHKEY)\n" +
+        "  --hostname NAME     name to register (default: this machine's host name)\n" +
+        "  --tun NAME          interface name (default meshwire0)\n" +
+        "  --port N            WireGuard UDP port (default 41641; 0 picks one)";
+
+    public static async Task<int> Main(string[] args)
+    {
+        string state = NodeStateStore.DefaultDirectory;
+        string? server = null;
+        string? authKey = Environment.GetEnvironmentVariable("MESHWIRE_AUTHKEY");
+        var hostname = Environment.MachineName;
+        var tun = "meshwire0";
+        ushort port = 41641;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            try
+            {
+                switch (args[i])
+                {
+                    case "--state": state = Value(); break;
+                    case "--login-server": server = Value(); break;
+                    case "--authkey": authKey = Value(); break;
+                    case "--hostname": hostname = Value(); break;
+                    case "--tun": tun = Value(); break;
+                    case "--port": port = ushort.Parse(Value()); break;
+                    case "-h" or "--help": Console.WriteLine(Usage); return 0;
+                    default: throw new ArgumentException($"unknown option {args[i]}");
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+            {
+                Console.Error.WriteLine($"meshwired: {e.Message}\n{Usage}");
+                return 2;
+            }
+        }
+
+        if (server is null || !Uri.TryCreate(server, UriKind.Absolute, out var loginServer))
+        {
+            Console.Error.WriteLine($"meshwired: --login-server URL is required\n{Usage}");
+            return 2;
+        }
+
+        var level = Environment.GetEnvironmentVariable("LOG_LEVEL") switch
+        {
+            "verbose" or "debug" => LogLevel.Debug,
+            "silent" => LogLevel.None,
+            _ => LogLevel.Information,
+        };
+        using var loggerFactory = LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(level);
+            b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        });
+        var logger = loggerFactory.CreateLogger("meshwired");
+
+        NodeStateStore store;
+        WireGuardEngine engine;
+        try
+        {
+            store = NodeStateStore.Open(state);
+            engine = WireGuardEngine.Start(tun, logger);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"meshwired: {e.Message} (meshwired needs root, or CAP_NET_ADMIN and a writable --state)");
+            return 1;
+        }
+
+        using (engine)
+        {
+            using var stop = new CancellationTokenSource();
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            _ = engine.Stopped.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+
+            var options = new AgentOptions
+            {
+                LoginServer = loginServer,
+                AuthKey = authKey,
+                Hostname = hostname,
+                ListenPort = port,
+                Endpoints = p => LocalEndpoints.Discover(p, tun),
+            };
+            var agent = new Meshwire.Agent.Agent(store, engine, new IpRouteConfigurator(tun), options, logger);
+            try
+            {
+                await agent.RunAsync(stop.Token);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine($"meshwired: {e.Message}");
+                return 1;
+            }
+
+            logger.LogInformation("meshwired stopped");
+            return 0;
+        }
+    }
+}

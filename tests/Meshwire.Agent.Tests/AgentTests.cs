@@ -1,0 +1,153 @@
+using System.Net;
+using Meshwire.Agent.State;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meshwire.Agent.Tests;
+
+/// <summary>The agent against a real control server on loopback, with a fake engine (no root needed).</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class AgentTests : IAsyncLifetime
+{
+    private readonly List<string> _directories = [];
+    private readonly List<(CancellationTokenSource Stop, Task Run)> _running = [];
+    private ControlHost _control = null!;
+
+    public async Task InitializeAsync() => _control = await ControlHost.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (stop, run) in _running)
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+
+        await _control.DisposeAsync();
+        foreach (var directory in _directories)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private sealed record Node(Agent Agent, FakeEngine Engine, FakeInterface Interface, NodeStateStore Store);
+
+    private Node Start(string hostname, string? authKey, string endpoint, string? state = null, Uri? server = null)
+    {
+        state ??= Directory.CreateTempSubdirectory("meshwire-agent").FullName;
+        _directories.Add(state);
+        var store = NodeStateStore.Open(state);
+        var engine = new FakeEngine();
+        var iface = new FakeInterface();
+        var options = new AgentOptions
+        {
+            LoginServer = server ?? _control.Url,
+            AuthKey = authKey,
+            Hostname = hostname,
+            Endpoints = _ => [endpoint],
+            MinBackoff = TimeSpan.FromMilliseconds(100),
+            MaxBackoff = TimeSpan.FromMilliseconds(400),
+        };
+        var agent = new Agent(store, engine, iface, options, NullLogger.Instance);
+        var stop = new CancellationTokenSource();
+        _running.Add((stop, Task.Run(() => agent.RunAsync(stop.Token))));
+        return new Node(agent, engine, iface, store);
+    }
+
+    [Fact]
+    public async Task RunAsync_TwoNodesJoin_EachEngineHoldsTheOtherWithItsEndpoint()
+    {
+        var key = await _control.AuthKeyAsync();
+        var a = Start("alpha", key, "10.0.0.1:41641");
+        var b = Start("beta", key, "10.0.0.2:41641");
+
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey)?.Endpoint is not null, "alpha to learn beta's endpoint");
+        await Eventually.TrueAsync(() => b.Engine.Peer(a.Store.Keys.NodePublicKey)?.Endpoint is not null, "beta to learn alpha's endpoint");
+
+        Assert.Equal(IPEndPoint.Parse("10.0.0.2:41641"), a.Engine.Peer(b.Store.Keys.NodePublicKey)!.Endpoint);
+        Assert.Equal(a.Store.Keys.NodeKey, a.Engine.GetStatus().PrivateKey);
+        Assert.Equal(25, a.Engine.Peer(b.Store.Keys.NodePublicKey)!.PersistentKeepaliveInterval);
+        var selfA = a.Agent.Netmap!.Self;
+        Assert.Contains(a.Interface.Current.Addresses, p => selfA.Addresses.Contains(p.ToString()));
+        Assert.Equal(2, a.Interface.Current.Routes.Count);
+        Assert.True(File.Exists(a.Store.NetmapPath));
+        Assert.True(a.Store.LoadPrefs().Registered);
+        Assert.Null(a.Store.LoadPrefs().AuthKey);
+    }
+
+    [Fact]
+    public async Task RunAsync_PeerDeletedByAdmin_DeltaRemovesItFromEngine()
+    {
+        var key = await _control.AuthKeyAsync();
+        var a = Start("alpha", key, "10.0.0.1:41641");
+        var b = Start("beta", key, "10.0.0.2:41641");
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
+
+        // Beta is stopped first: running, it would register again with its reusable key and come back.
+        var (stop, run) = _running[1];
+        await stop.CancelAsync();
+        await run;
+        await _control.Server.Service.DeleteNodeAsync(b.Agent.Netmap!.Self.Id);
+
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is null, "beta to leave alpha's engine");
+        Assert.Empty(a.Store.LoadNetmap()!.Peers);
+    }
+
+    [Fact]
+    public async Task RunAsync_ControlGoesAway_KeepsPeersThenReconnects()
+    {
+        var key = await _control.AuthKeyAsync();
+        var a = Start("alpha", key, "10.0.0.1:41641");
+        var b = Start("beta", key, "10.0.0.2:41641");
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null && a.Agent.Connected, "alpha to see beta");
+
+        await _control.StopAsync();
+        await Eventually.TrueAsync(() => !a.Agent.Connected, "alpha to notice control is gone");
+        await Task.Delay(500); // a few failed reconnects
+        Assert.NotNull(a.Engine.Peer(b.Store.Keys.NodePublicKey));
+
+        await _control.StartAgainAsync();
+        await Eventually.TrueAsync(() => a.Agent.Connected, "alpha to reconnect");
+        Assert.NotNull(a.Engine.Peer(b.Store.Keys.NodePublicKey));
+    }
+
+    [Fact]
+    public async Task RunAsync_CachedNetmapAndNoControl_AppliesCacheAtOnce()
+    {
+        var key = await _control.AuthKeyAsync();
+        var state = Directory.CreateTempSubdirectory("meshwire-agent").FullName;
+        var a = Start("alpha", key, "10.0.0.1:41641", state);
+        var b = Start("beta", key, "10.0.0.2:41641");
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
+        var (stop, run) = _running[0];
+        await stop.CancelAsync();
+        await run;
+        _running.RemoveAt(0);
+        _directories.Remove(state);
+
+        // Same state, control unreachable (nothing listens on port 9 of loopback): the cache alone configures the engine.
+        var restarted = Start("alpha", null, "10.0.0.1:41641", state, new Uri("http://127.0.0.1:9/"));
+        await Eventually.TrueAsync(() => restarted.Agent.Netmap is not null, "the cached map", 5000);
+
+        Assert.NotNull(restarted.Engine.Peer(b.Store.Keys.NodePublicKey));
+        Assert.NotEmpty(restarted.Interface.Current.Addresses);
+        Assert.False(restarted.Agent.Connected);
+    }
+
+    [Fact]
+    public async Task RunAsync_RestartWithOneOffKeySpent_RenewsWithoutIt()
+    {
+        var oneOff = await _control.AuthKeyAsync(reusable: false);
+        var state = Directory.CreateTempSubdirectory("meshwire-agent").FullName;
+        var a = Start("alpha", oneOff, "10.0.0.1:41641", state);
+        await Eventually.TrueAsync(() => a.Agent.Connected, "alpha to connect");
+        var (stop, run) = _running[0];
+        await stop.CancelAsync();
+        await run;
+        _running.RemoveAt(0);
+        _directories.Remove(state);
+
+        // The same (spent) key is passed again, as a service unit would: the agent renews instead of redeeming it.
+        var restarted = Start("alpha", oneOff, "10.0.0.1:41641", state);
+        await Eventually.TrueAsync(() => restarted.Agent.Connected, "alpha to reconnect");
+    }
+}
