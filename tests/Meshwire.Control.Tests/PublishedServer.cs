@@ -148,7 +148,7 @@ internal sealed partial class PublishedServer : IAsyncDisposable
                 return _published;
             }
 
-            var root = RepositoryRoot();
+            var root = Meshwire.IntegrationTests.Lab.Shell.RepositoryRoot;
             var built = Path.Combine(root, "out", "meshwire-control.dll");
             if (!File.Exists(built))
             {
@@ -174,19 +174,6 @@ internal sealed partial class PublishedServer : IAsyncDisposable
         {
             PublishLock.Release();
         }
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Meshwire.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Meshwire.slnx not found above the test assembly");
     }
 
     [GeneratedRegex(@"serving on .*?(http://127\.0\.0\.1:\d+)")]

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Meshwire.IntegrationTests.Lab;
 
 namespace Meshwire.Core.Tests;
 
@@ -73,17 +74,5 @@ public sealed class ArchitectureTests
     private static XDocument LoadProject(string library) =>
         XDocument.Load(Path.Combine(RepositoryRoot, "src", library, library + ".csproj"));
 
-    private static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Meshwire.slnx")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("Meshwire.slnx not found");
-        }
-    }
+    private static string RepositoryRoot => Shell.RepositoryRoot;
 }
