@@ -13,6 +13,8 @@ MW=$(pwd)/out/meshwire-wg
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+    # Wait until they are gone: an exiting daemon removes its UAPI socket, which must not be the next one's.
+    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
     for ns in mwbench-a mwbench-b; do ip netns del "$ns" 2>/dev/null || true; done
     rm -f /var/run/wireguard/mwbench0.sock /var/run/wireguard/mwbench1.sock
 }
