@@ -72,7 +72,8 @@ public sealed class Peer
     /// <summary>Publishes the current keypair for packet threads. Caller holds Lock.</summary>
     internal void PublishSendKeypair() => _sendKeypair = Keypairs.Current;
 
-    internal bool TryStage(ReadOnlySpan<byte> packet)
+    /// <summary>Keeps a packet until a session exists; the oldest goes when the queue is full. Caller holds Lock.</summary>
+    internal void Stage(ReadOnlySpan<byte> packet)
     {
         if (Staged.Count >= MaxStagedPackets)
         {
@@ -80,7 +81,6 @@ public sealed class Peer
         }
 
         Staged.Enqueue(StagedPacket.Copy(packet));
-        return true;
     }
 
     internal void DropStaged()

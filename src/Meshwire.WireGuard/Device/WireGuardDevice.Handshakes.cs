@@ -27,8 +27,11 @@ public sealed partial class WireGuardDevice
     /// <summary>Forces the under-load state for tests (cookies required for every handshake).</summary>
     internal bool ForceUnderLoad { get; set; }
 
-    /// <summary>Starts a handshake unless one was sent less than REKEY_TIMEOUT ago. Caller holds peer.Lock.</summary>
-    private void InitiateHandshakeLocked(Peer peer, TimeSpan now, bool isRetry)
+    /// <summary>
+    /// Starts a handshake unless one was sent less than REKEY_TIMEOUT ago. Timers count retries themselves (a retry is
+    /// an initiation that follows a Poll asking for one). Caller holds peer.Lock.
+    /// </summary>
+    private void InitiateHandshakeLocked(Peer peer, TimeSpan now)
     {
         if (peer.Removed || _identity is null)
         {
@@ -56,8 +59,6 @@ public sealed partial class WireGuardDevice
             return;
         }
 
-        // Timers count retries themselves (a retry follows a Poll that asked for one).
-        _ = isRetry;
         peer.Timers.OnHandshakeInitiated(now);
         peer.Timers.OnAnyAuthenticatedPacketSent(now);
         peer.Timers.OnAnyAuthenticatedPacketTraversal(now);

@@ -103,7 +103,7 @@ public sealed partial class WireGuardDevice
 
             if (ReferenceEquals(peer.Keypairs.Current, keypair) && peer.Timers.TryClaimLastMinuteHandshake(keypair, now))
             {
-                InitiateHandshakeLocked(peer, now, isRetry: false);
+                InitiateHandshakeLocked(peer, now);
             }
         }
 

@@ -58,8 +58,8 @@ public sealed partial class WireGuardDevice
         {
             lock (peer.Lock)
             {
-                peer.TryStage(buffer.Slice(HeadRoom, packetLength));
-                InitiateHandshakeLocked(peer, now, isRetry: false);
+                peer.Stage(buffer.Slice(HeadRoom, packetLength));
+                InitiateHandshakeLocked(peer, now);
             }
 
             return OutboundResult.Staged;
@@ -83,16 +83,10 @@ public sealed partial class WireGuardDevice
         peer.AddTx(length);
         lock (peer.Lock)
         {
-            if (packetLength > 0)
-            {
-                peer.Timers.OnDataSent(now);
-            }
-
-            peer.Timers.OnAnyAuthenticatedPacketSent(now);
-            peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+            OnSentLocked(peer, packetLength, now);
             if (PeerTimers.ShouldRekeyOnSend(keypair, now))
             {
-                InitiateHandshakeLocked(peer, now, isRetry: false);
+                InitiateHandshakeLocked(peer, now);
             }
         }
 
@@ -136,13 +130,7 @@ public sealed partial class WireGuardDevice
 
                 _sender.Send(scratch.AsSpan(0, length), endpoint);
                 peer.AddTx(length);
-                if (staged.Length > 0)
-                {
-                    peer.Timers.OnDataSent(now);
-                }
-
-                peer.Timers.OnAnyAuthenticatedPacketSent(now);
-                peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+                OnSentLocked(peer, staged.Length, now);
             }
 
             return true;
@@ -153,17 +141,29 @@ public sealed partial class WireGuardDevice
         }
     }
 
+    /// <summary>Timer events for a sealed transport packet (whitepaper 6); a zero-length packet is a keepalive. Caller holds peer.Lock.</summary>
+    private static void OnSentLocked(Peer peer, int plaintextLength, TimeSpan now)
+    {
+        if (plaintextLength > 0)
+        {
+            peer.Timers.OnDataSent(now);
+        }
+
+        peer.Timers.OnAnyAuthenticatedPacketSent(now);
+        peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+    }
+
     /// <summary>Sends an empty transport packet (keepalive), staging it if there is no session. Caller holds peer.Lock.</summary>
     private void SendKeepaliveLocked(Peer peer, TimeSpan now)
     {
         if (peer.Staged.Count == 0)
         {
-            peer.TryStage([]);
+            peer.Stage([]);
         }
 
         if (!FlushStagedLocked(peer, now))
         {
-            InitiateHandshakeLocked(peer, now, isRetry: false);
+            InitiateHandshakeLocked(peer, now);
         }
     }
 }

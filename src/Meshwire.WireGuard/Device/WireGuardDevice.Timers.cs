@@ -37,7 +37,7 @@ public sealed partial class WireGuardDevice
 
                 if ((actions & TimerActions.SendHandshakeInitiation) != 0)
                 {
-                    InitiateHandshakeLocked(peer, now, isRetry: true);
+                    InitiateHandshakeLocked(peer, now);
                 }
 
                 if ((actions & (TimerActions.SendKeepalive | TimerActions.SendPersistentKeepalive)) != 0)
