@@ -11,7 +11,7 @@ namespace Meshwire.Core.Tests;
 public sealed class ArchitectureTests
 {
     private static readonly string[] ProtocolLibraries =
-        ["Meshwire.Core", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Protocol", "Meshwire.Paths"];
+        ["Meshwire.Core", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Protocol", "Meshwire.Paths", "Meshwire.Control.Client"];
 
     /// <summary>What each library may reference; a library not listed here must be added consciously.</summary>
     private static readonly Dictionary<string, string[]> Allowed = new()
@@ -23,8 +23,10 @@ public sealed class ArchitectureTests
         ["Meshwire.Protocol"] = ["Meshwire.Core"],
         ["Meshwire.Paths"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.Relay"],
         ["Meshwire.Net"] = ["Meshwire.Core", "Meshwire.WireGuard"],
-        ["Meshwire.Control"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Net"],
-        ["Meshwire.Agent"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Paths", "Meshwire.Net", "Meshwire.Control"],
+        // The node's side of the control channel; the agent links it without the server (ASP.NET Core, EF Core).
+        ["Meshwire.Control.Client"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.WireGuard"],
+        ["Meshwire.Control"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Net", "Meshwire.Control.Client"],
+        ["Meshwire.Agent"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.WireGuard", "Meshwire.Policy", "Meshwire.Relay", "Meshwire.Paths", "Meshwire.Net", "Meshwire.Control.Client"],
         ["Meshwire.Cli"] = ["Meshwire.Core", "Meshwire.Protocol", "Meshwire.Agent"],
     };
 
@@ -65,6 +67,9 @@ public sealed class ArchitectureTests
 
     [Fact]
     public void Relay_DoesNotReferenceTheAgent() => Assert.DoesNotContain("Meshwire.Agent", ProjectReferences("Meshwire.Relay"));
+
+    [Fact]
+    public void Agent_DoesNotLinkTheControlServer() => Assert.DoesNotContain("Meshwire.Control", ProjectReferences("Meshwire.Agent"));
 
     private static IReadOnlyList<string> ProjectReferences(string library) =>
         LoadProject(library).Descendants("ProjectReference")
