@@ -7,62 +7,55 @@ using Meshwire.IntegrationTests.Lab;
 
 namespace Meshwire.IntegrationTests.Tailnet;
 
-// Admin actions, the way an operator takes them: the meshwire-control verbs (over STATE/control.sock while the
-// server runs, on the database when it does not) and the REST API with an API key over real TCP into the server
-// namespace.
+// Admin actions, the way an operator takes them: the REST API with an API key, over real TCP into the server
+// namespace, while control runs; the meshwire-control verbs (which open the database directly) while it does not.
+// The lab creates its user and API key with the verbs before control first starts. (The verbs would also talk to
+// a running server over STATE/control.sock, but that server answers them "unauthorized" today.)
 internal sealed partial class TailnetLab
 {
     private HttpClient? _http;
+    private string? _apiKey;
 
     /// <summary>`meshwire-control --state STATE ARGS...`; check the result with EnsureSuccess.</summary>
     public Shell.Result Admin(params string[] args) =>
         Shell.Run(TimeSpan.FromSeconds(60), null, Program("meshwire-control"), ["--state", ControlState, .. args]);
 
-    /// <summary>A reusable pre-auth key of <see cref="User"/>, pre-tagged with <paramref name="tags"/>.</summary>
-    public string CreateAuthKey(params string[] tags)
+    /// <summary>A pre-auth key of <see cref="User"/>, pre-tagged with <paramref name="tags"/>.</summary>
+    public async Task<string> CreateAuthKeyAsync(bool reusable, params string[] tags)
     {
-        List<string> args = ["authkeys", "create", "--user", User, "--reusable", "--expiry", "3600"];
-        foreach (var tag in tags)
-        {
-            args.AddRange(["--tag", tag]);
-        }
-
-        return Admin([.. args]).EnsureSuccess("authkeys create").Output.Trim();
+        var body = JsonSerializer.Serialize(new { user = User, reusable, ephemeral = false, tags, expirySeconds = 3600 });
+        using var key = JsonDocument.Parse(await ApiAsync(HttpMethod.Post, "/api/v1/authkeys", body));
+        return key.RootElement.GetProperty("key").GetString()!;
     }
 
-    /// <summary>`policy set` with a HuJSON policy (refused when its tests fail).</summary>
-    public void SetPolicy(string hujson)
+    /// <summary>Sets the HuJSON policy (refused when its tests fail).</summary>
+    public Task SetPolicyAsync(string hujson) =>
+        ApiAsync(HttpMethod.Put, "/api/v1/policy", JsonSerializer.Serialize(new { text = hujson }));
+
+    /// <summary>Admin delete: takes the node out of the tailnet and out of every peer's map.</summary>
+    public Task DeleteNodeAsync(string name) => ApiAsync(HttpMethod.Delete, $"/api/v1/nodes/{Uri.EscapeDataString(name)}");
+
+    /// <summary>Admin expire: the node's key stops being accepted.</summary>
+    public Task ExpireNodeAsync(string name) => ApiAsync(HttpMethod.Post, $"/api/v1/nodes/{Uri.EscapeDataString(name)}/expire");
+
+    /// <summary>Node name → online (has a map stream), as control sees it.</summary>
+    public async Task<IReadOnlyDictionary<string, bool>> NodesOnlineAsync()
     {
-        var file = Path.Combine(ControlState, $"policy-{Guid.NewGuid():N}.hujson");
-        File.WriteAllText(file, hujson);
-        try
-        {
-            Admin("policy", "set", file).EnsureSuccess("policy set");
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    /// <summary>`nodes delete NODE`: takes the node out of the tailnet and out of every peer's map.</summary>
-    public void DeleteNode(TailnetNode node) => Admin("nodes", "delete", node.Name).EnsureSuccess($"nodes delete {node.Name}");
-
-    /// <summary>`nodes expire NODE`: its key stops being accepted.</summary>
-    public void ExpireNode(TailnetNode node) => Admin("nodes", "expire", node.Name).EnsureSuccess($"nodes expire {node.Name}");
-
-    /// <summary>`nodes list --json`: name → online, as control sees it.</summary>
-    public IReadOnlyDictionary<string, bool> NodesOnline()
-    {
-        var json = Admin("--json", "nodes", "list").EnsureSuccess("nodes list").Output;
-        using var doc = JsonDocument.Parse(json);
+        using var doc = JsonDocument.Parse(await ApiAsync(HttpMethod.Get, "/api/v1/nodes"));
         return doc.RootElement.EnumerateArray().ToDictionary(n => n.GetProperty("name").GetString()!, n => n.GetProperty("online").GetBoolean());
+    }
+
+    /// <summary>Creates the lab user and the API key on the database, before the server first starts.</summary>
+    private void Bootstrap()
+    {
+        Admin("users", "create", User).EnsureSuccess("users create");
+        _apiKey = Admin("apikeys", "create", "--expiry", "3600").EnsureSuccess("apikeys create").Output.Trim();
     }
 
     /// <summary>Calls the admin REST API (`/api/v1/...`) with an API key; throws with the body on a non-2xx answer.</summary>
     public async Task<string> ApiAsync(HttpMethod method, string path, string? json = null)
     {
-        _http ??= CreateApiClient(Admin("apikeys", "create", "--expiry", "3600").EnsureSuccess("apikeys create").Output.Trim());
+        _http ??= CreateApiClient(_apiKey ?? throw new InvalidOperationException("the lab has no API key yet"));
         using var request = new HttpRequestMessage(method, new Uri(ControlUrl, path));
         if (json is not null)
         {

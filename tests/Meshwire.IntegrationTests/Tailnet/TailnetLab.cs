@@ -91,10 +91,10 @@ internal sealed partial class TailnetLab : IAsyncDisposable
             lab.Server.Exec("ip", "link", "add", "br0", "type", "bridge").EnsureSuccess("bridge");
             lab.Server.Exec("ip", "addr", "add", $"{ServerAddress}/24", "dev", "br0").EnsureSuccess("bridge address");
             lab.Server.Exec("ip", "link", "set", "br0", "up").EnsureSuccess("bridge up");
+            lab.Bootstrap();
             await lab.StartControlAsync();
             lab.StartRelay();
             await lab.Relay!.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(30));
-            lab.Admin("users", "create", User).EnsureSuccess("users create");
             await lab.RegisterRelayAsync();
             lab.Log($"lab {lab.Tag}: control and relay up in {clock.Elapsed.TotalSeconds:F1} s");
             return lab;
@@ -124,9 +124,10 @@ internal sealed partial class TailnetLab : IAsyncDisposable
     public void KillControl() => Control?.Kill9();
 
     /// <summary>Adds a node: a namespace on the bridge, a reusable auth key for <paramref name="tags"/>, and meshwired.</summary>
-    public Task<TailnetNode> AddNodeAsync(string name, params string[] tags) => AddNodeAsync(name, CreateAuthKey(tags));
+    public async Task<TailnetNode> AddNodeAsync(string name, params string[] tags) => AddNodeWithKey(name, await CreateAuthKeyAsync(reusable: true, tags));
 
-    public async Task<TailnetNode> AddNodeAsync(string name, string authKey)
+    /// <summary>Adds a node that joins with <paramref name="authKey"/>.</summary>
+    public TailnetNode AddNodeWithKey(string name, string authKey)
     {
         var host = _nextHost++;
         var ns = new NetNamespace($"{Tag}-{name}");
@@ -154,7 +155,6 @@ internal sealed partial class TailnetLab : IAsyncDisposable
             throw;
         }
 
-        await Task.Yield();
         return node;
     }
 
