@@ -117,14 +117,16 @@ start() {  # start NAMESPACE LOG PROGRAM ARGS...: runs in the background, record
     echo $! >> "$RUN/pids"
 }
 
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local seconds=$1 what=$2
-    shift 2
+wait_for() {  # wait_for SECONDS DESCRIPTION LOG COMMAND...: on timeout shows the end of LOG (cleanup removes it)
+    local seconds=$1 what=$2 log=$3
+    shift 3
     for _ in $(seq $((seconds * 10))); do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    die "timed out waiting for $what"
+    echo "demo: timed out waiting for $what; the end of $log:" >&2
+    tail -n 20 "$log" >&2 || true
+    exit 1
 }
 
 # ---- network: one bridge in the hub, one veth per node
@@ -164,11 +166,11 @@ cat > "$RUN/policy.hujson" <<'POLICY'
 POLICY
 "${CONTROL[@]}" policy set "$RUN/policy.hujson" >/dev/null
 start "$HUB" "$RUN/control.log" "${CONTROL[@]}" serve --listen "$CONTROL_URL" --server-url "$CONTROL_URL"
-wait_for 60 "meshwire-control to serve (log: $RUN/control.log)" grep -q "serving on" "$RUN/control.log"
+wait_for 60 "meshwire-control to serve" "$RUN/control.log" grep -q "serving on" "$RUN/control.log"
 
 say "starting meshwire-relay on $SERVER:$RELAY_PORT (STUN on udp 3478)"
 start "$HUB" "$RUN/relay.log" "$OUT/meshwire-relay" --listen "$SERVER:$RELAY_PORT" --state-dir "$RUN/relay" --verify-clients "$CONTROL_URL"
-wait_for 60 "meshwire-relay to listen (log: $RUN/relay.log)" grep -q "listening on" "$RUN/relay.log"
+wait_for 60 "meshwire-relay to listen" "$RUN/relay.log" grep -q "listening on" "$RUN/relay.log"
 if [ $HAVE_CURL = 1 ]; then
     ip netns exec "$HUB" curl -fsS -X PUT "$CONTROL_URL/api/v1/relays" -H "Authorization: Bearer $APIKEY" -H 'Content-Type: application/json' \
         --data "[{\"regionId\": 1, \"regionCode\": \"demo\", \"regionName\": \"Demo\", \"hostName\": \"$SERVER\", \"ipv4\": \"$SERVER\", \"port\": $RELAY_PORT, \"stunPort\": 3478}]" >/dev/null
@@ -179,8 +181,10 @@ fi
 
 # ---- nodes
 tailnet_ip() {  # the node's IPv4 tailnet address, from the map meshwired caches in its state directory
-    tr -d '\n' < "$RUN/$1/state/netmap.json" 2>/dev/null | sed -n 's/.*"self":{[^}]*"addresses":\["\([0-9.]*\)\/32".*/\1/p'
+    [ -f "$RUN/$1/state/netmap.json" ] || return 0
+    tr -d '\n' < "$RUN/$1/state/netmap.json" | sed -n 's/.*"self" *: *{[^}]*"addresses" *: *\[ *"\([0-9.]*\)\/.*/\1/p'
 }
+has_ip() { [ -n "$(tailnet_ip "$1")" ]; }
 socket_of() { echo "$RUN/$1/meshwired.sock"; }
 
 for n in "${NODES[@]}"; do
@@ -188,7 +192,7 @@ for n in "${NODES[@]}"; do
     if [ $HAVE_CLI = 1 ] && [ $DAEMON_SOCKET = 1 ]; then
         say "$n: meshwired --socket, then meshwire up --login-server $CONTROL_URL --authkey ... --hostname $n"
         start "$PREFIX-$n" "$RUN/$n/meshwired.log" "$OUT/meshwired" --state "$RUN/$n/state" --tun "mw-$n" --socket "$(socket_of "$n")"
-        wait_for 30 "$n's LocalAPI socket (log: $RUN/$n/meshwired.log)" test -S "$(socket_of "$n")"
+        wait_for 30 "$n's LocalAPI socket" "$RUN/$n/meshwired.log" test -S "$(socket_of "$n")"
         ip netns exec "$PREFIX-$n" "$OUT/meshwire" --socket "$(socket_of "$n")" up --login-server "$CONTROL_URL" --authkey "$AUTHKEY" --hostname "$n"
     else
         say "$n: meshwired --login-server $CONTROL_URL --authkey ... --hostname $n (this build has no meshwire up yet)"
@@ -199,7 +203,7 @@ done
 
 declare -A IP
 for n in "${NODES[@]}"; do
-    wait_for 60 "$n's tailnet address (log: $RUN/$n/meshwired.log)" test -n "$(tailnet_ip "$n")"
+    wait_for 60 "$n's tailnet address" "$RUN/$n/meshwired.log" has_ip "$n"
     IP[$n]=$(tailnet_ip "$n")
     echo "    $n is ${IP[$n]}"
 done
@@ -211,7 +215,7 @@ if [ $HAVE_CLI = 1 ] && "$OUT/meshwire" --help 2>&1 | grep -q '\bstatus\b'; then
 else
     say "the tailnet as control sees it (GET /api/v1/nodes; this build's meshwire CLI has no status yet)"
     if [ $HAVE_CURL = 1 ]; then
-        ip netns exec "$HUB" curl -fsS "$CONTROL_URL/api/v1/nodes" -H "Authorization: Bearer $APIKEY" \
+        { ip netns exec "$HUB" curl -fsS "$CONTROL_URL/api/v1/nodes" -H "Authorization: Bearer $APIKEY"; echo; } \
             | tr '{' '\n' | sed -n 's/.*"name":"\([^"]*\)".*"[iI][pP]v4":"\([^"]*\)".*"online":\([a-z]*\).*/    \1  \2  online=\3/p'
     fi
 fi
@@ -220,7 +224,7 @@ ping_pair() {
     local from=$1 to=$2
     for _ in $(seq 20); do
         if ip netns exec "$PREFIX-$from" ping -c 3 -i 0.2 -W 1 -q "${IP[$to]}" > "$RUN/ping.out" 2>&1; then
-            echo "    $from -> $to (${IP[$to]}): $(grep -o '[0-9]* received.*loss' "$RUN/ping.out"), $(grep -o 'rtt.*' "$RUN/ping.out" | cut -d' ' -f4) ms"
+            echo "    $from -> $to (${IP[$to]}): $(grep -o '[0-9]* received.*loss' "$RUN/ping.out"), average $(awk -F/ '/^rtt/ {print $5}' "$RUN/ping.out") ms"
             return 0
         fi
     done
@@ -239,7 +243,7 @@ Running (Ctrl-C stops everything and cleans up):
 $(for n in "${NODES[@]}"; do printf '  meshwired %-7s in %s, tailnet %s, state %s, log %s\n' "$n" "$PREFIX-$n" "${IP[$n]}" "$RUN/$n/state" "$RUN/$n/meshwired.log"; done)
 
 Try, in another terminal:
-  sudo ip netns exec $PREFIX-alpha $OUT/meshwire --socket $(socket_of alpha) status
+  sudo ip netns exec $PREFIX-alpha $OUT/meshwire --socket $(socket_of alpha) status$([ $HAVE_CLI = 1 ] || echo "    # once the meshwire CLI has landed")
   sudo ip netns exec $PREFIX-alpha ping ${IP[beta]}
   sudo ip netns exec $PREFIX-beta bash          # a shell on beta; its tailnet interface is mw-beta
   sudo ip netns exec $HUB curl -s $CONTROL_URL/api/v1/nodes -H 'Authorization: Bearer $APIKEY'
