@@ -29,8 +29,10 @@ public sealed partial class WireGuardEngine
 
             var now = Now;
             var ready = 0;
+            var gate = Volatile.Read(ref _gate);
             for (var i = 0; i < count; i++)
             {
+                gate?.Outbound(batch.Buffer(i).Slice(WireGuardDevice.HeadRoom, batch.Lengths[i]), now);
                 var result = _device.EncryptOutbound(batch.Buffer(i), batch.Lengths[i], now);
                 if (result.Action != OutboundAction.Send)
                 {
@@ -55,7 +57,7 @@ public sealed partial class WireGuardEngine
         }
     }
 
-    /// <summary>UDP → open → TUN.</summary>
+    /// <summary>UDP → open → gate (packet filter) → TUN.</summary>
     private void InboundLoop()
     {
         var batch = new PacketBatch(BatchSize, BufferSize);
@@ -69,13 +71,22 @@ public sealed partial class WireGuardEngine
             }
 
             var now = Now;
+            var gate = Volatile.Read(ref _gate);
             for (var i = 0; i < count; i++)
             {
                 var datagram = batch.Packet(i);
                 var result = _device.ProcessInbound(datagram, batch.Endpoints[i], now);
                 if (result.Action == InboundAction.WriteToTun)
                 {
-                    queue.Write(datagram.Slice(result.Offset, result.Length));
+                    var packet = datagram.Slice(result.Offset, result.Length);
+                    if (gate is null || gate.Inbound(packet, now))
+                    {
+                        queue.Write(packet);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _gateDrops);
+                    }
                 }
             }
         }

@@ -10,8 +10,8 @@ namespace Meshwire.Net.Engine;
 /// <summary>
 /// A running userspace WireGuard interface: the sans-I/O <see cref="WireGuardDevice"/> driven by real I/O.
 /// Threads and what flows between them:
-///   outbound (one per TUN queue): TUN read → EncryptOutbound → UDP send (batched);
-///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → TUN write;
+///   outbound (one per TUN queue): TUN read → gate (flow tracking) → EncryptOutbound → UDP send (batched);
+///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → gate (packet filter) → TUN write;
 ///   timers (one):                  Tick every 100 ms → handshakes and keepalives through the UDP socket.
 /// With several TUN queues the kernel keeps each flow on one queue, so sealing runs on several threads
 /// without reordering a flow.
@@ -31,6 +31,8 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     private readonly List<Thread> _threads = [];
     private readonly Lock _configLock = new();
     private int _disposed;
+    private IPacketGate? _gate;
+    private long _gateDrops;
 
     private WireGuardEngine(TunDevice tun, UdpTransport udp, TimeProvider time, ILogger logger)
     {
@@ -48,6 +50,16 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     public WireGuardDevice Device => _device;
 
     public ushort ListenPort => _udp.LocalPort;
+
+    /// <summary>Checks plaintext packets in both directions (the packet filter); null lets everything through.</summary>
+    public IPacketGate? Gate
+    {
+        get => Volatile.Read(ref _gate);
+        set => Volatile.Write(ref _gate, value);
+    }
+
+    /// <summary>Decrypted packets the gate refused.</summary>
+    public long GateDrops => Interlocked.Read(ref _gateDrops);
 
     /// <summary>Completes when the interface goes away or the engine is disposed.</summary>
     public Task Stopped => _stoppedSource.Task;
