@@ -161,10 +161,12 @@ public sealed partial class PathManager
         }
     }
 
+    /// <summary>Next wake runs a full round: a discovery round when relayed, an upgrade round when direct.</summary>
     private void RestartDiscovery(PeerPaths state, TimeSpan now)
     {
         state.RetryDelay = PathConstants.DiscoveryRetryMin;
         state.NextDiscoveryAt = now;
+        state.NextUpgradeAt = now;
         Schedule(state, now);
     }
 
