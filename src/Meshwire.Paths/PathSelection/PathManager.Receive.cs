@@ -101,10 +101,10 @@ public sealed partial class PathManager
 
     private DiscoReceiveResult OnCallMeMaybe(PeerPaths state, in DiscoMessage callMeMaybe, TimeSpan now)
     {
-        state.ClearOrigin(CandidateOrigin.CallMeMaybe);
+        state.ReplaceOrigin(CandidateOrigin.CallMeMaybe, callMeMaybe.Endpoints);
         foreach (var endpoint in callMeMaybe.Endpoints)
         {
-            if (state.Add(endpoint, CandidateOrigin.CallMeMaybe) is { } candidate && !candidate.IsTrusted(now))
+            if (state.Find(endpoint) is { } candidate && !candidate.IsTrusted(now))
             {
                 QueuePing(state, candidate, now);
             }

@@ -68,19 +68,13 @@ public sealed partial class PathManager : IDisposable
                 state = new PeerPaths(peer.NodeKey, peer.DiscoKey, DiscoBox.TryCreate(_discoPrivate, peer.DiscoKey));
                 _byNode[peer.NodeKey] = state;
                 _byDisco[peer.DiscoKey] = state;
-                foreach (var endpoint in peer.Endpoints)
-                {
-                    state.Add(endpoint, CandidateOrigin.Netmap);
-                }
+                state.ReplaceOrigin(CandidateOrigin.Netmap, [.. peer.Endpoints]);
+                state.NetmapEndpoints = [.. peer.Endpoints];
             }
             else if (!SameNetmapEndpoints(state, peer.Endpoints))
             {
-                state.ClearOrigin(CandidateOrigin.Netmap);
-                foreach (var endpoint in peer.Endpoints)
-                {
-                    state.Add(endpoint, CandidateOrigin.Netmap);
-                }
-
+                state.ReplaceOrigin(CandidateOrigin.Netmap, [.. peer.Endpoints]);
+                state.NetmapEndpoints = [.. peer.Endpoints];
                 RestartDiscovery(state, now);
             }
 
@@ -201,30 +195,6 @@ public sealed partial class PathManager : IDisposable
         state.Dispose();
     }
 
-    private static bool SameNetmapEndpoints(PeerPaths state, IReadOnlyList<EndpointAddress> endpoints)
-    {
-        var netmapCount = 0;
-        foreach (var candidate in state.Candidates)
-        {
-            if ((candidate.Origin & CandidateOrigin.Netmap) != 0)
-            {
-                netmapCount++;
-            }
-        }
-
-        if (netmapCount != endpoints.Distinct().Count())
-        {
-            return false;
-        }
-
-        foreach (var endpoint in endpoints)
-        {
-            if (state.Find(endpoint) is not { } candidate || (candidate.Origin & CandidateOrigin.Netmap) == 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool SameNetmapEndpoints(PeerPaths state, IReadOnlyList<EndpointAddress> endpoints) =>
+        state.NetmapEndpoints.Length == endpoints.Count && state.NetmapEndpoints.ToHashSet().SetEquals(endpoints);
 }

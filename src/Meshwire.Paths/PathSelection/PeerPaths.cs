@@ -32,6 +32,9 @@ internal sealed class PeerPaths : IDisposable
 
     public List<Candidate> Candidates { get; } = [];
 
+    /// <summary>The endpoints of the latest netmap entry, as given (to notice when they change).</summary>
+    public EndpointAddress[] NetmapEndpoints { get; set; } = [];
+
     /// <summary>The direct path in use; meaningful only while <see cref="Candidate.IsTrusted"/>.</summary>
     public Candidate? Best { get; set; }
 
@@ -84,15 +87,25 @@ internal sealed class PeerPaths : IDisposable
         return candidate;
     }
 
-    /// <summary>Clears <paramref name="origin"/> everywhere, then forgets candidates left with none (except the path in use).</summary>
-    public void ClearOrigin(CandidateOrigin origin)
+    /// <summary>
+    /// Makes <paramref name="addresses"/> the candidates carrying <paramref name="origin"/>: candidates still listed keep
+    /// what pings proved about them; those left with no origin are forgotten (except the path in use).
+    /// </summary>
+    public void ReplaceOrigin(CandidateOrigin origin, ReadOnlySpan<EndpointAddress> addresses)
     {
         foreach (var candidate in Candidates)
         {
-            candidate.Origin &= ~origin;
+            if (!addresses.Contains(candidate.Address))
+            {
+                candidate.Origin &= ~origin;
+            }
         }
 
         Candidates.RemoveAll(c => c.Origin == CandidateOrigin.None && c != Best);
+        foreach (var address in addresses)
+        {
+            Add(address, origin);
+        }
     }
 
     public void AddPending(DiscoTxId tx, EndpointAddress to, TimeSpan sentAt)
