@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace Meshwire.Paths.Disco;
 
 /// <summary>Why a message that opened was still dropped, or <see cref="Fresh"/>.</summary>
-public enum DiscoReplayVerdict
+internal enum DiscoReplayVerdict
 {
     Fresh,
 

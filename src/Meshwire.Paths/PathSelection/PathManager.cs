@@ -136,9 +136,10 @@ public sealed partial class PathManager : IDisposable
             return;
         }
 
-        if (state.Add(from, CandidateOrigin.Learned) is not null && state.IsActive(now))
+        if (state.Add(from, CandidateOrigin.Learned) is { } learned && state.IsActive(now))
         {
-            Schedule(state, now);
+            QueuePing(state, learned, now);
+            Schedule(state, now + PathConstants.PingTimeout);
         }
     }
 

@@ -24,13 +24,13 @@ public sealed class DiscoReplayGuardTests
     }
 
     [Theory]
-    [InlineData(-60_001, DiscoReplayVerdict.Stale)]
-    [InlineData(-60_000, DiscoReplayVerdict.Fresh)]
-    [InlineData(30_000, DiscoReplayVerdict.Fresh)]
-    [InlineData(30_001, DiscoReplayVerdict.Future)]
-    public void Check_TimestampAtTheWindowEdges_IsJudgedByTheWindow(long offsetMs, DiscoReplayVerdict expected)
+    [InlineData(-60_001, "Stale")]
+    [InlineData(-60_000, "Fresh")]
+    [InlineData(30_000, "Fresh")]
+    [InlineData(30_001, "Future")]
+    public void Check_TimestampAtTheWindowEdges_IsJudgedByTheWindow(long offsetMs, string expected)
     {
-        Assert.Equal(expected, new DiscoReplayGuard().Check(Nonce(), Now + offsetMs, Now));
+        Assert.Equal(Enum.Parse<DiscoReplayVerdict>(expected), new DiscoReplayGuard().Check(Nonce(), Now + offsetMs, Now));
     }
 
     [Fact]

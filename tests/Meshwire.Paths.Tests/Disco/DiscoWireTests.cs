@@ -57,6 +57,15 @@ public sealed class DiscoWireTests : IDisposable
     }
 
     [Fact]
+    public void Constants_MessageSizes_MatchTheDocumentedLayout()
+    {
+        Assert.Equal(62, DiscoConstants.HeaderLength);
+        Assert.Equal(89, DiscoConstants.MinMessageLength);
+        Assert.Equal(377, DiscoConstants.MaxMessageLength);
+        Assert.Equal(118, DiscoWire.LengthOf(Sample("pong-v6")));
+    }
+
+    [Fact]
     public void TryWrite_SameMessageTwice_UsesFreshNonces()
     {
         var message = Sample("ping");

@@ -181,6 +181,29 @@ public sealed class PathManagerReceiveTests : IDisposable
     }
 
     [Fact]
+    public void NoteDirectTraffic_FromANewAddressOfAnActivePeer_PingsIt()
+    {
+        SendPingFromA();
+        var roamed = TestKeys.V4("203.0.113.77:9999");
+
+        _a.Manager.NoteDirectTraffic(_b.NodeKey, roamed, Now);
+
+        var sent = Assert.Single(PollAll(Now));
+        Assert.Equal(DiscoMessageType.Ping, sent.Type);
+        Assert.Equal(roamed, sent.Direct);
+        Assert.Equal(2, _a.Manager.StatusOf(_b.NodeKey, Now).Candidates);
+    }
+
+    [Fact]
+    public void NoteDirectTraffic_UnprovenAddress_DoesNotMakeItDirect()
+    {
+        _a.Manager.Route(_b.NodeKey, Now);
+        _a.Manager.NoteDirectTraffic(_b.NodeKey, PeerAddress, Now);
+
+        Assert.Equal(PathKind.Relay, _a.Manager.Route(_b.NodeKey, Now).Kind);
+    }
+
+    [Fact]
     public void Route_UnknownPeer_IsNone()
     {
         Assert.Equal(PathDecision.None, _a.Manager.Route(TestKeys.NodeKey(), Now));
