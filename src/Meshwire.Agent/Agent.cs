@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Meshwire.Agent.Filtering;
 using Meshwire.Agent.Interface;
 using Meshwire.Agent.State;
 using Meshwire.Agent.Translation;
@@ -45,6 +46,9 @@ public sealed partial class Agent
 
     /// <summary>The map last applied to the engine (from control or from the cache); null before the first.</summary>
     public NetmapView? Netmap => Volatile.Read(ref _netmap);
+
+    /// <summary>The inbound packet filter from the map; the host installs it as the engine's gate.</summary>
+    public FilterGate Filter { get; } = new();
 
     /// <summary>True while a map stream is open.</summary>
     public bool Connected => _connected;
@@ -203,6 +207,19 @@ public sealed partial class Agent
 
     private void Apply(NetmapView view, bool save)
     {
+        try
+        {
+            if (Filter.Update(view.PacketFilter))
+            {
+                Log.FilterApplied(_logger, view.PacketFilter.Count);
+            }
+        }
+        catch (FormatException e)
+        {
+            // Keep the filter in force: a rule this agent cannot read must not open anything.
+            Log.FilterRefused(_logger, e.Message);
+        }
+
         var wanted = NetmapTranslator.PeersOf(view);
         if (NetmapTranslator.Diff(_appliedPeers, wanted) is { } update)
         {
@@ -280,5 +297,11 @@ public sealed partial class Agent
 
         [LoggerMessage(10, LogLevel.Warning, "Cannot write the netmap cache: {Reason}")]
         public static partial void CacheFailed(ILogger logger, string reason);
+
+        [LoggerMessage(11, LogLevel.Information, "Packet filter has {Rules} rules")]
+        public static partial void FilterApplied(ILogger logger, int rules);
+
+        [LoggerMessage(12, LogLevel.Error, "The map's packet filter cannot be read ({Reason}); keeping the previous filter")]
+        public static partial void FilterRefused(ILogger logger, string reason);
     }
 }

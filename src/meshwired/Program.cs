@@ -102,6 +102,7 @@ internal static class Program
                 Endpoints = p => LocalEndpoints.Discover(p, tun),
             };
             var agent = new Meshwire.Agent.Agent(store, engine, new IpRouteConfigurator(tun), options, logger);
+            engine.Gate = agent.Filter;
             try
             {
                 await agent.RunAsync(stop.Token);

@@ -12,8 +12,8 @@ namespace Meshwire.Agent.Translation;
 /// Flow: NetmapView → <see cref="PeersOf"/> (the wanted peer table, keyed by node key) → <see cref="Diff"/> against
 /// the table last applied → one <see cref="DeviceConfigUpdate"/> that adds, changes and removes only what differs.
 /// Applying a diff instead of replace_peers keeps live sessions of unchanged peers (no new handshake per map).
-/// Paths in this slice: a peer's endpoint is its first parseable direct endpoint; relayed paths and NAT traversal
-/// (discovery) come later, and a peer without a direct endpoint waits for it to handshake first.
+/// Paths: with the path layer (meshwired) a peer's endpoint is its virtual endpoint and the layer picks direct or
+/// relayed per datagram; without it (tests, plain use) the peer's first parseable direct endpoint.
 /// </summary>
 public static class NetmapTranslator
 {
@@ -26,8 +26,12 @@ public static class NetmapTranslator
     /// <summary>The tailnet's IPv6 range (a ULA /48), see docs/control.md "Addresses".</summary>
     public static readonly IPNetwork TailnetIPv6 = IPNetwork.Parse("fd7a:115c:a1e0::/48");
 
-    /// <summary>The peers the engine should hold for this map. Peers with this node's own key are skipped.</summary>
-    public static IReadOnlyDictionary<NodePublicKey, EnginePeer> PeersOf(NetmapView view)
+    /// <summary>
+    /// The peers the engine should hold for this map. Peers with this node's own key are skipped. With
+    /// <paramref name="pathEndpoints"/> (the path layer's virtual endpoint per peer) each peer's endpoint is that one,
+    /// so every datagram passes the path layer; without it, the peer's first direct endpoint from the map.
+    /// </summary>
+    public static IReadOnlyDictionary<NodePublicKey, EnginePeer> PeersOf(NetmapView view, IReadOnlyDictionary<NodePublicKey, EndpointAddress>? pathEndpoints = null)
     {
         var peers = new Dictionary<NodePublicKey, EnginePeer>();
         foreach (var node in view.Peers.Values)
@@ -46,7 +50,9 @@ public static class NetmapTranslator
                 }
             }
 
-            peers[node.NodeKey] = new EnginePeer(node.NodeKey, [.. allowed], FirstEndpoint(node));
+            var endpoint = pathEndpoints is null ? FirstEndpoint(node)
+                : pathEndpoints.TryGetValue(node.NodeKey, out var path) ? path.ToIPEndPoint() : null;
+            peers[node.NodeKey] = new EnginePeer(node.NodeKey, [.. allowed], endpoint);
         }
 
         return peers;

@@ -1,3 +1,4 @@
+using Meshwire.Core;
 using Meshwire.Net.Tun;
 using Meshwire.Net.Udp;
 using Meshwire.WireGuard.Device;
@@ -29,8 +30,11 @@ public sealed partial class WireGuardEngine
 
             var now = Now;
             var ready = 0;
+            var gate = Volatile.Read(ref _gate);
+            var router = Volatile.Read(ref _router);
             for (var i = 0; i < count; i++)
             {
+                gate?.Outbound(batch.Buffer(i).Slice(WireGuardDevice.HeadRoom, batch.Lengths[i]), now);
                 var result = _device.EncryptOutbound(batch.Buffer(i), batch.Lengths[i], now);
                 if (result.Action != OutboundAction.Send)
                 {
@@ -43,8 +47,14 @@ public sealed partial class WireGuardEngine
                     batch.Buffer(i)[..result.Length].CopyTo(batch.Buffer(ready));
                 }
 
+                var destination = result.Destination;
+                if (router is not null && !router.Route(batch.Buffer(ready)[..result.Length], ref destination))
+                {
+                    continue;
+                }
+
                 batch.Lengths[ready] = result.Length;
-                batch.Endpoints[ready] = result.Destination;
+                batch.Endpoints[ready] = destination;
                 ready++;
             }
 
@@ -55,7 +65,7 @@ public sealed partial class WireGuardEngine
         }
     }
 
-    /// <summary>UDP → open → TUN.</summary>
+    /// <summary>UDP → open → gate (packet filter) → TUN.</summary>
     private void InboundLoop()
     {
         var batch = new PacketBatch(BatchSize, BufferSize);
@@ -69,15 +79,38 @@ public sealed partial class WireGuardEngine
             }
 
             var now = Now;
+            var gate = Volatile.Read(ref _gate);
+            var router = Volatile.Read(ref _router);
             for (var i = 0; i < count; i++)
             {
                 var datagram = batch.Packet(i);
-                var result = _device.ProcessInbound(datagram, batch.Endpoints[i], now);
-                if (result.Action == InboundAction.WriteToTun)
+                if (router is not null && router.TryConsume(datagram, batch.Endpoints[i], now))
                 {
-                    queue.Write(datagram.Slice(result.Offset, result.Length));
+                    continue;
                 }
+
+                Deliver(queue, gate, datagram, batch.Endpoints[i], now);
             }
+        }
+    }
+
+    /// <summary>Opens one datagram and writes what it carries to TUN if the gate lets it pass.</summary>
+    private void Deliver(TunQueue queue, IPacketGate? gate, Span<byte> datagram, EndpointAddress source, TimeSpan now)
+    {
+        var result = _device.ProcessInbound(datagram, source, now);
+        if (result.Action != InboundAction.WriteToTun)
+        {
+            return;
+        }
+
+        var packet = datagram.Slice(result.Offset, result.Length);
+        if (gate is null || gate.Inbound(packet, now))
+        {
+            queue.Write(packet);
+        }
+        else
+        {
+            Interlocked.Increment(ref _gateDrops);
         }
     }
 

@@ -10,8 +10,8 @@ namespace Meshwire.Net.Engine;
 /// <summary>
 /// A running userspace WireGuard interface: the sans-I/O <see cref="WireGuardDevice"/> driven by real I/O.
 /// Threads and what flows between them:
-///   outbound (one per TUN queue): TUN read → EncryptOutbound → UDP send (batched);
-///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → TUN write;
+///   outbound (one per TUN queue): TUN read → gate (flow tracking) → EncryptOutbound → UDP send (batched);
+///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → gate (packet filter) → TUN write;
 ///   timers (one):                  Tick every 100 ms → handshakes and keepalives through the UDP socket.
 /// With several TUN queues the kernel keeps each flow on one queue, so sealing runs on several threads
 /// without reordering a flow.
@@ -31,6 +31,9 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     private readonly List<Thread> _threads = [];
     private readonly Lock _configLock = new();
     private int _disposed;
+    private IPacketGate? _gate;
+    private IDatagramRouter? _router;
+    private long _gateDrops;
 
     private WireGuardEngine(TunDevice tun, UdpTransport udp, TimeProvider time, ILogger logger)
     {
@@ -39,7 +42,7 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
         _time = time;
         _logger = logger;
         _startTimestamp = time.GetTimestamp();
-        _device = new WireGuardDevice(new UdpSender(udp), time) { Mtu = tun.Mtu };
+        _device = new WireGuardDevice(new UdpSender(udp, () => Volatile.Read(ref _router)), time) { Mtu = tun.Mtu };
         _ = tun.Removed.ContinueWith(_ => _stoppedSource.TrySetResult(), TaskScheduler.Default);
     }
 
@@ -48,6 +51,37 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     public WireGuardDevice Device => _device;
 
     public ushort ListenPort => _udp.LocalPort;
+
+    /// <summary>Checks plaintext packets in both directions (the packet filter); null lets everything through.</summary>
+    public IPacketGate? Gate
+    {
+        get => Volatile.Read(ref _gate);
+        set => Volatile.Write(ref _gate, value);
+    }
+
+    /// <summary>
+    /// The path layer (direct or relayed per peer, discovery, STUN); null sends every datagram by UDP to the peer's
+    /// endpoint, as plain WireGuard does. Set it before peers are added.
+    /// </summary>
+    public IDatagramRouter? Router
+    {
+        get => Volatile.Read(ref _router);
+        set
+        {
+            Volatile.Write(ref _router, value);
+            _device.EndpointMapper = value as IEndpointMapper;
+        }
+    }
+
+    /// <summary>Sends a datagram of the path layer's own (discovery, STUN) from the engine's UDP socket.</summary>
+    public void SendUdp(ReadOnlySpan<byte> datagram, EndpointAddress destination) => _udp.Send(datagram, destination);
+
+    /// <summary>A WireGuard datagram that arrived another way (through a relay): opened, gated and written to TUN.</summary>
+    public void DeliverInbound(Span<byte> datagram, EndpointAddress source) =>
+        Deliver(_tun.Queue(0), Volatile.Read(ref _gate), datagram, source, Now);
+
+    /// <summary>Decrypted packets the gate refused.</summary>
+    public long GateDrops => Interlocked.Read(ref _gateDrops);
 
     /// <summary>Completes when the interface goes away or the engine is disposed.</summary>
     public Task Stopped => _stoppedSource.Task;
@@ -166,9 +200,17 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     }
 
     /// <summary>Lets the device send handshakes and keepalives through the engine's socket.</summary>
-    private sealed class UdpSender(UdpTransport udp) : IDatagramSender
+    private sealed class UdpSender(UdpTransport udp, Func<IDatagramRouter?> router) : IDatagramSender
     {
-        public void Send(ReadOnlySpan<byte> datagram, EndpointAddress destination) => udp.Send(datagram, destination);
+        public void Send(ReadOnlySpan<byte> datagram, EndpointAddress destination)
+        {
+            if (router() is { } r && !r.Route(datagram, ref destination))
+            {
+                return;
+            }
+
+            udp.Send(datagram, destination);
+        }
     }
 
     private static partial class Log

@@ -79,6 +79,8 @@ public sealed partial class WireGuardDevice
             return;
         }
 
+        EndpointAddress endpoint;
+
         if (!InitiationReader.TryConsume(identity, message, out var consumed) || consumed is null)
         {
             Counters.Drop(DropReason.HandshakeRejected);
@@ -120,14 +122,19 @@ public sealed partial class WireGuardDevice
             var dropped = new List<Keypair>(2);
             peer.Keypairs.InstallAsResponder(keypair, dropped);
             FreeIndices(dropped);
-            peer.SetEndpoint(source);
+            endpoint = EndpointFor(peer, source, now);
+            peer.SetEndpoint(endpoint);
             peer.Timers.OnSessionDerived(now);
             peer.Timers.OnAnyAuthenticatedPacketSent(now);
             peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
         }
 
-        _sender.Send(response, source);
+        _sender.Send(response, endpoint);
     }
+
+    /// <summary>The endpoint to keep for <paramref name="peer"/> after an authenticated datagram from <paramref name="source"/>.</summary>
+    private EndpointAddress EndpointFor(Peer peer, EndpointAddress source, TimeSpan now) =>
+        EndpointMapper is { } mapper ? mapper.OnAuthenticatedSource(peer.PublicKey, source, now) : source;
 
     private void ReceiveResponse(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
     {
@@ -159,7 +166,7 @@ public sealed partial class WireGuardDevice
             peer.Keypairs.InstallAsInitiator(keypair, dropped);
             FreeIndices(dropped);
             peer.PublishSendKeypair();
-            peer.SetEndpoint(source);
+            peer.SetEndpoint(EndpointFor(peer, source, now));
             OnHandshakeCompleteLocked(peer, now);
             peer.Timers.OnSessionDerived(now);
             peer.Timers.OnAnyAuthenticatedPacketReceived(now);

@@ -81,10 +81,11 @@ public sealed partial class WireGuardDevice
 
         var peer = entry.Peer;
         peer.AddRx(datagram.Length);
-        if (peer.Endpoint != source)
+        // Roaming (whitepaper 2.1): the latest authenticated source becomes the endpoint, unless a path layer maps it.
+        var endpoint = EndpointFor(peer, source, now);
+        if (peer.Endpoint != endpoint)
         {
-            // Roaming (whitepaper 2.1): the latest authenticated source becomes the endpoint.
-            peer.SetEndpoint(source);
+            peer.SetEndpoint(endpoint);
         }
 
         lock (peer.Lock)

@@ -47,6 +47,9 @@ public sealed partial class WireGuardDevice
     /// <summary>The interface MTU; padding never grows a packet past it (as wireguard-go and the kernel do).</summary>
     public int Mtu { get; set; } = 1420;
 
+    /// <summary>When set, decides each peer's endpoint after authenticated traffic instead of roaming (see <see cref="IEndpointMapper"/>).</summary>
+    public IEndpointMapper? EndpointMapper { get; set; }
+
     public NodePublicKey? PublicKey => _identity?.PublicKey;
 
     public NodePrivateKey? PrivateKey => _identity?.PrivateKey;

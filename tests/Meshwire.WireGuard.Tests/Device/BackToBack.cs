@@ -148,11 +148,15 @@ internal sealed class BackToBack
 
         public List<byte[]> Sent { get; } = [];
 
+        /// <summary>Where each datagram in <see cref="Sent"/> went, in the same order.</summary>
+        public List<EndpointAddress> Destinations { get; } = [];
+
         public void Send(ReadOnlySpan<byte> datagram, EndpointAddress destination)
         {
             var copy = datagram.ToArray();
             _queue.Enqueue(copy);
             Sent.Add(copy);
+            Destinations.Add(destination);
         }
 
         public List<byte[]> Drain()
