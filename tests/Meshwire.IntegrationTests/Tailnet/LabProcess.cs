@@ -53,7 +53,6 @@ internal sealed class LabProcess : IDisposable
         start.UseShellExecute = false;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
-        start.RedirectStandardInput = true;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
