@@ -236,7 +236,7 @@ public sealed partial class ControlService
     {
         await using var db = CreateDb();
         return [.. (await db.Relays.AsNoTracking().OrderBy(r => r.RegionId).ThenBy(r => r.HostName).ToListAsync(cancellationToken))
-            .Select(r => new RelayInfo(r.RegionId, r.RegionCode, r.RegionName, r.HostName, r.IPv4, r.IPv6, r.Port, r.StunPort))];
+            .Select(r => new RelayInfo(r.RegionId, r.RegionCode, r.RegionName, r.HostName, r.IPv4, r.IPv6, r.Port, r.StunPort, r.InsecureHttp))];
     }
 
     /// <summary>Replaces the relay map; every stream gets it.</summary>
@@ -255,7 +255,7 @@ public sealed partial class ControlService
             db.Relays.RemoveRange(await db.Relays.ToListAsync(cancellationToken));
             var rows = relays.Select(r => new RelayRow
             {
-                RegionId = r.RegionId, RegionCode = r.RegionCode, RegionName = r.RegionName, HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort,
+                RegionId = r.RegionId, RegionCode = r.RegionCode, RegionName = r.RegionName, HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort, InsecureHttp = r.InsecureHttp,
             }).ToList();
             db.Relays.AddRange(rows);
             await db.SaveChangesAsync(cancellationToken);

@@ -143,7 +143,7 @@ public sealed partial class ControlService : IAsyncDisposable
             RegionId = g.Key,
             Code = g.First().RegionCode,
             Name = g.First().RegionName,
-            Nodes = [.. g.Select(r => new RelayNode { Name = r.HostName, HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort })],
+            Nodes = [.. g.Select(r => new RelayNode { Name = r.HostName, HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort, InsecureForTests = r.InsecureHttp })],
         })],
     };
 

@@ -27,6 +27,31 @@ public sealed class HostingTests
         Assert.Equal("ok", await unix.GetStringAsync("/healthz"));
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task AdminSocket_WithoutApiKey_IsTrustedAndOwnerOnly()
+    {
+        await using var server = await TestServer.StartAsync(o => o.AdminSocket = true);
+        var socket = Path.Combine(server.State, "control.sock");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(socket));
+        using var unix = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
+                return new NetworkStream(s, ownsSocket: true);
+            },
+        }) { BaseAddress = new Uri("http://localhost") };
+        using var overSocket = await unix.GetAsync("/api/v1/users");
+        Assert.Equal(System.Net.HttpStatusCode.OK, overSocket.StatusCode);
+
+        // The same request over TCP still needs an API key.
+        using var tcp = new HttpClient { BaseAddress = server.Url };
+        using var overTcp = await tcp.GetAsync("/api/v1/users");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, overTcp.StatusCode);
+    }
+
     [Theory]
     [InlineData("https://127.0.0.1:0")]
     [InlineData("http://example.com:80")]

@@ -70,7 +70,7 @@ internal static class AdminApi
 
     private static async Task<bool> IsAuthorizedAsync(HttpContext context, ControlService service)
     {
-        if (context.Features.Get<IConnectionEndPointFeature>()?.LocalEndPoint is System.Net.Sockets.UnixDomainSocketEndPoint)
+        if (context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(Hosting.ControlServer.AdminSocketMark) == true)
         {
             return true;
         }

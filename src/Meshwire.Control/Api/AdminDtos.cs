@@ -52,7 +52,8 @@ public sealed record SetPolicyRequest(string Text);
 
 public sealed record PolicyCheckResult(bool Ok, string Output);
 
-public sealed record RelayInfo(int RegionId, string RegionCode, string RegionName, string HostName, string? IPv4, string? IPv6, int Port, int StunPort);
+/// <summary>One relay of the relay map. <paramref name="InsecureHttp"/>: nodes connect over plain HTTP (labs and loopback only).</summary>
+public sealed record RelayInfo(int RegionId, string RegionCode, string RegionName, string HostName, string? IPv4, string? IPv6, int Port, int StunPort, bool InsecureHttp = false);
 
 public sealed record ExplainRequest(string Source, string Destination, string Protocol = "tcp");
 

@@ -136,6 +136,9 @@ internal sealed class RelayRow
 
     public string? IPv4 { get; set; }
 
+    /// <summary>Plain HTTP instead of HTTPS (labs and loopback only): RelayNode.InsecureForTests in maps.</summary>
+    public bool InsecureHttp { get; set; }
+
     public string? IPv6 { get; set; }
 
     public int Port { get; set; } = 443;

@@ -21,6 +21,9 @@ namespace Meshwire.Control.Hosting;
 /// </summary>
 public sealed class ControlServer : IAsyncDisposable
 {
+    /// <summary>Key in a connection's Items set on connections that came through the admin socket.</summary>
+    internal const string AdminSocketMark = "meshwire.admin-socket";
+
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stop = new();
     private Task? _sweep;
@@ -63,7 +66,12 @@ public sealed class ControlServer : IAsyncDisposable
             {
                 var socket = Path.Combine(options.StateDirectory, "control.sock");
                 File.Delete(socket);
-                kestrel.ListenUnixSocket(socket);
+                kestrel.ListenUnixSocket(socket, listen => listen.Use(next => connection =>
+                {
+                    // Connections on the admin socket are trusted by its file mode; the API's filter looks for this mark.
+                    connection.Items[AdminSocketMark] = true;
+                    return next(connection);
+                }));
             }
         });
         builder.Services.AddSingleton(service);
@@ -112,6 +120,12 @@ public sealed class ControlServer : IAsyncDisposable
         }
 
         await app.StartAsync(cancellationToken);
+        if (options.AdminSocket && !OperatingSystem.IsWindows())
+        {
+            // Whoever can open the socket administers the tailnet: owner only.
+            File.SetUnixFileMode(Path.Combine(options.StateDirectory, "control.sock"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         var server = new ControlServer(app, service) { ServerKey = new MachinePublicKeyInfo(identity.PublicKey) };
         // Login URLs need an address browsers reach; without --server-url, the first listen address.
         options.ServerUrl ??= server.BaseAddress.ToString().TrimEnd('/');
