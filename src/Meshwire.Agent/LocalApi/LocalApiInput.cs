@@ -82,17 +82,20 @@ public static class LocalApiInput
         return true;
     }
 
-    /// <summary>Null when <paramref name="hostname"/> is a usable DNS label (1 to 63 letters, digits and inner hyphens), else why not.</summary>
+    /// <summary>
+    /// Null when <paramref name="hostname"/> is usable (1 to 255 letters, digits, '-', '_' and '.', not starting with
+    /// '-' or '.'; control turns it into a unique DNS label), else why not.
+    /// </summary>
     public static string? CheckHostname(string hostname)
     {
-        if (hostname.Length is 0 or > 63)
+        if (hostname.Length is 0 or > 255)
         {
-            return "hostname must be 1 to 63 characters";
+            return "hostname must be 1 to 255 characters";
         }
 
-        if (!hostname.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') || hostname[0] == '-' || hostname[^1] == '-')
+        if (!hostname.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || hostname[0] is '-' or '.')
         {
-            return $"hostname \"{hostname}\" must be letters, digits and inner hyphens";
+            return $"hostname \"{hostname}\" may hold only letters, digits, '-', '_' and '.' (and not start with '-' or '.')";
         }
 
         return null;
