@@ -90,7 +90,7 @@ public sealed class LocalApiServer : IAsyncDisposable
             Directory.CreateDirectory(directory, DirectoryMode);
         }
 
-        if (!File.Exists(socketPath))
+        if (!Path.Exists(socketPath))
         {
             return;
         }
