@@ -95,6 +95,12 @@ public sealed class LocalApiServer : IAsyncDisposable
             return;
         }
 
+        if (new FileInfo(socketPath) is { Exists: true, Length: > 0 })
+        {
+            // Sockets have no length: this is somebody's file, not a stale socket.
+            throw new InvalidOperationException($"{socketPath} is a file, not a socket; give --socket another path");
+        }
+
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

@@ -313,12 +313,9 @@ public sealed class LocalApiServerTests : IAsyncLifetime
         try
         {
             var path = Path.Combine(directory, "meshwired.sock");
-            using (var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-            {
-                stale.Bind(new UnixDomainSocketEndPoint(path));
-            }
-
-            Assert.True(Path.Exists(path));
+            // .NET unlinks the sockets it binds when they close, so the leftover of a crash is stood in for by an
+            // empty file nobody listens on.
+            File.WriteAllBytes(path, []);
             await using var server = await LocalApiServer.StartAsync(path, _backend);
             using var client = new LocalApiClient(path);
             Assert.Equal("Running", (await client.StatusAsync()).BackendState);
@@ -327,6 +324,16 @@ public sealed class LocalApiServerTests : IAsyncLifetime
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task StartAsync_PathIsANonEmptyFile_RefusedAndKept()
+    {
+        var path = Path.Combine(_host.Directory, "not-a-socket");
+        File.WriteAllText(path, "data");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => LocalApiServer.StartAsync(path, _backend));
+        Assert.Equal("data", File.ReadAllText(path));
     }
 
     [Fact]
