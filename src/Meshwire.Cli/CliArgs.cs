@@ -29,7 +29,8 @@ internal sealed class CliArgs
                 break;
             }
 
-            if (arg.Length < 2 || arg[0] != '-' || (arg[1] != '-' && char.IsAsciiDigit(arg[1])))
+            var declared = valued.Contains(arg) || flags.Contains(arg);
+            if (!declared && (arg.Length < 2 || arg[0] != '-' || (arg[1] != '-' && char.IsAsciiDigit(arg[1]))))
             {
                 positionals.Add(arg);
                 continue;
