@@ -53,10 +53,16 @@ public sealed class LocalApiServer : IAsyncDisposable
 
         var app = builder.Build();
         LocalApiRoutes.Map(app, backend);
-        await app.StartAsync(cancellationToken);
         try
         {
+            await app.StartAsync(cancellationToken);
             File.SetUnixFileMode(socketPath, SocketMode);
+        }
+        catch (IOException e)
+        {
+            // Kestrel's bind failure (another daemon won a race for the path, or no permission).
+            await app.DisposeAsync();
+            throw new InvalidOperationException($"cannot listen on {socketPath}: {e.Message}", e);
         }
         catch
         {
