@@ -211,8 +211,8 @@ public sealed class CliTests : IAsyncLifetime
         await Task.Delay(200);
         Assert.False(cli.IsCompleted);
 
+        // Only the state changes: the fake's snapshot is not atomic, and NeedsLogin without a URL means a refusal.
         _backend.State = BackendState.Running;
-        _backend.AuthUrl = null;
         var (code, output, _) = await cli.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(0, code);
