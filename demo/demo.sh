@@ -173,7 +173,7 @@ start "$HUB" "$RUN/relay.log" "$OUT/meshwire-relay" --listen "$SERVER:$RELAY_POR
 wait_for 60 "meshwire-relay to listen" "$RUN/relay.log" grep -q "listening on" "$RUN/relay.log"
 if [ $HAVE_CURL = 1 ]; then
     ip netns exec "$HUB" curl -fsS -X PUT "$CONTROL_URL/api/v1/relays" -H "Authorization: Bearer $APIKEY" -H 'Content-Type: application/json' \
-        --data "[{\"regionId\": 1, \"regionCode\": \"demo\", \"regionName\": \"Demo\", \"hostName\": \"$SERVER\", \"ipv4\": \"$SERVER\", \"port\": $RELAY_PORT, \"stunPort\": 3478}]" >/dev/null
+        --data "[{\"regionId\": 1, \"regionCode\": \"demo\", \"regionName\": \"Demo\", \"hostName\": \"$SERVER\", \"ipv4\": \"$SERVER\", \"port\": $RELAY_PORT, \"stunPort\": 3478, \"insecureHttp\": true}]" >/dev/null
     echo "    relay registered in the relay map (PUT /api/v1/relays)"
 else
     echo "    curl is not installed: the relay runs but is not in the relay map (install curl to register it)"

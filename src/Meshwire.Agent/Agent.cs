@@ -18,7 +18,9 @@ namespace Meshwire.Agent;
 /// map stream: each full map or delta → NetmapView → diff → engine + interface, cache written → stream ends or
 /// fails → wait (1 s doubling to 30 s, reset once a map arrived) }. The engine keeps its last config while control
 /// is away, so established tunnels keep working.
-/// Everything that touches the engine runs on the one RunAsync flow; <see cref="Netmap"/> is a snapshot swapped atomically.
+/// The control loop runs as one task per up (Agent.Lifecycle.cs); up/down/logout are serialized and stop that task
+/// before they touch the engine, so the engine is only ever configured from one flow at a time.
+/// <see cref="Netmap"/> is a snapshot swapped atomically.
 /// </summary>
 public sealed partial class Agent
 {
@@ -56,13 +58,34 @@ public sealed partial class Agent
     /// <summary>Raised on the agent's flow after each map is applied.</summary>
     public event Action<NetmapView>? NetmapApplied;
 
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> fires: configures the engine, does the unattended up of
+    /// <see cref="AgentOptions.LoginServer"/> or resumes what the prefs want, then serves up/down/logout
+    /// (Agent.Lifecycle.cs) until stopped.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         ConfigureEngine();
-        if (_store.LoadNetmap() is { } cached)
+        await StartLifecycleAsync(cancellationToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await ShutdownLifecycleAsync();
+    }
+
+    /// <summary>The control loop (one per up): cached map first, then sessions with backoff until cancelled or refused.</summary>
+    private async Task ControlLoopAsync(CancellationToken cancellationToken)
+    {
+        if (Netmap is null && _store.LoadNetmap() is { } cached)
         {
             Log.CachedNetmap(_logger, cached.Peers.Count);
             Apply(cached, save: false);
+            SetState(BackendState.Running);
         }
 
         var backoff = _options.MinBackoff;
@@ -78,10 +101,18 @@ public sealed partial class Agent
             {
                 break;
             }
+            catch (LoginRefusedException e)
+            {
+                // Retrying cannot help: the key is spent or wrong; a new up (or login) must come.
+                Log.LoginRefused(_logger, e.Message);
+                ResetState(BackendState.NeedsLogin, e.Message);
+                return;
+            }
             catch (Exception e) when (e is ControlProtocolException or HttpRequestException or WebSocketException or IOException or System.Text.Json.JsonException
                 or OperationCanceledException or InvalidOperationException)
             {
                 Log.ControlFailed(_logger, e.Message);
+                ReportError(e.Message);
             }
             finally
             {
@@ -117,34 +148,50 @@ public sealed partial class Agent
     private async Task<bool> SessionAsync(CancellationToken cancellationToken)
     {
         var prefs = _store.LoadPrefs();
-        var sameServer = prefs.LoginServer == _options.LoginServer.ToString();
-        MachinePublicKey? pinned = sameServer && prefs.ServerKey is { } hex && Key32.TryParseHex(hex, out var key) ? new MachinePublicKey(key) : null;
+        var server = new Uri(prefs.LoginServer ?? throw new LoginRefusedException("no login server is set; run meshwire up --login-server URL"));
+        MachinePublicKey? pinned = prefs.ServerKey is { } hex && Key32.TryParseHex(hex, out var key) ? new MachinePublicKey(key) : null;
 
-        await using var client = await ControlClient.ConnectAsync(_options.LoginServer, _store.Keys.MachineKey, pinned, _options.Time, cancellationToken);
+        await using var client = await ControlClient.ConnectAsync(server, _store.Keys.MachineKey, pinned, _options.Time, cancellationToken);
         if (pinned is null)
         {
-            prefs = new NodePrefs { LoginServer = _options.LoginServer.ToString(), ServerKey = client.ServerKey.Value.ToHex(), Hostname = _options.Hostname };
+            prefs = prefs with { ServerKey = client.ServerKey.Value.ToHex() };
             _store.SavePrefs(prefs);
         }
 
-        var result = await RegisterAsync(client, prefs, cancellationToken);
+        var hostname = HostnameOf(prefs);
+        var result = await RegisterAsync(client, prefs, hostname, cancellationToken);
+        while (!result.Authorized && result.AuthUrl is { } url)
+        {
+            // The server pushes the result on this channel once the user logged in; if the channel ends first,
+            // the loop reconnects and registering again returns the same URL.
+            Log.NeedsLogin(_logger, url);
+            SetState(BackendState.NeedsLogin, url);
+            result = await client.WaitForLoginAsync(cancellationToken);
+        }
+
         if (!result.Authorized)
         {
-            if (result.AuthUrl is { } url)
-            {
-                Log.NeedsLogin(_logger, url);
-            }
-            else if (result.NeedsApproval)
+            if (result.NeedsApproval)
             {
                 Log.NeedsApproval(_logger);
+                SetState(BackendState.NeedsMachineAuth);
             }
 
             return false;
         }
 
-        if (!prefs.Registered || prefs.AuthKey is not null)
+        if (!prefs.Registered || prefs.AuthKey is not null || prefs.Hostname != hostname)
         {
-            _store.SavePrefs(prefs with { Registered = true, AuthKey = null, Hostname = _options.Hostname });
+            _store.SavePrefs(prefs with { Registered = true, AuthKey = null, Hostname = hostname });
+        }
+
+        // An auth key is spent on one registration: a node an admin deletes later must not re-register by itself
+        // (it waits in NeedsLogin for the next `meshwire up --authkey`, or a daemon restarted with the key).
+        Volatile.Write(ref _authKey, null);
+
+        if (State != BackendState.Running)
+        {
+            SetState(BackendState.Starting);
         }
 
         Log.Registered(_logger, result.NodeId ?? "?", _store.Keys.NodePublicKey.ToString());
@@ -152,8 +199,10 @@ public sealed partial class Agent
         {
             NodeKey = _store.Keys.NodePublicKey,
             DiscoKey = _store.Keys.DiscoPublicKey,
-            Endpoints = _options.Endpoints(_engine.GetStatus().ListenPort),
+            Endpoints = Router?.LocalEndpointStrings ?? _options.Endpoints(_engine.GetStatus().ListenPort),
+            HomeRelay = Router?.HomeRelay ?? 0,
         };
+        using var refresh = StartPathRefresh(client, request, cancellationToken);
 
         NetmapView? view = null;
         await foreach (var message in client.StreamMapAsync(request, cancellationToken))
@@ -175,35 +224,51 @@ public sealed partial class Agent
             if (message is not KeepAlive)
             {
                 Apply(view, save: true);
+                SetState(BackendState.Running);
             }
         }
 
         return view is not null;
     }
 
-    /// <summary>Renews a known registration without spending the auth key; falls back to the auth key.</summary>
-    private async Task<RegisterResult> RegisterAsync(ControlClient client, NodePrefs prefs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews a known registration without spending the auth key; falls back to the auth key. A refusal that no
+    /// retry can fix (bad or spent key, expired node key without a new one) becomes <see cref="LoginRefusedException"/>.
+    /// </summary>
+    private async Task<RegisterResult> RegisterAsync(ControlClient client, NodePrefs prefs, string hostname, CancellationToken cancellationToken)
     {
-        var authKey = _options.AuthKey ?? prefs.AuthKey;
-        var renewal = new RegisterRequest { NodeKey = _store.Keys.NodePublicKey, Hostname = _options.Hostname };
-        if (prefs.Registered || authKey is null)
+        var authKey = _authKey ?? prefs.AuthKey;
+        var renewal = new RegisterRequest { NodeKey = _store.Keys.NodePublicKey, Hostname = hostname };
+        try
         {
-            try
+            if (prefs.Registered || authKey is null)
             {
-                var renewed = await client.RegisterAsync(renewal, cancellationToken);
-                if (renewed.Authorized || authKey is null)
+                try
                 {
-                    return renewed;
+                    var renewed = await client.RegisterAsync(renewal, cancellationToken);
+                    if (renewed.Authorized || authKey is null)
+                    {
+                        return renewed;
+                    }
+                }
+                catch (ControlProtocolException) when (authKey is not null)
+                {
+                    // Unknown or expired here: the auth key below decides.
                 }
             }
-            catch (ControlProtocolException) when (authKey is not null)
-            {
-                // Unknown or expired here: the auth key below decides.
-            }
-        }
 
-        return await client.RegisterAsync(renewal with { AuthKey = authKey }, cancellationToken);
+            return await client.RegisterAsync(renewal with { AuthKey = authKey }, cancellationToken);
+        }
+        catch (ControlProtocolException e) when (IsLoginRefusal(e.Code))
+        {
+            throw new LoginRefusedException(e.Message);
+        }
     }
+
+    private static bool IsLoginRefusal(string code) => code is ErrorCodes.AuthKeyInvalid or ErrorCodes.AuthKeyExpired or ErrorCodes.AuthKeyUsed
+        or ErrorCodes.Unauthorized or ErrorCodes.NodeKeyExpired or ErrorCodes.UnknownMachine;
+
+    private string HostnameOf(NodePrefs prefs) => prefs.Hostname ?? _options.Hostname ?? Environment.MachineName;
 
     private void Apply(NetmapView view, bool save)
     {
@@ -220,7 +285,7 @@ public sealed partial class Agent
             Log.FilterRefused(_logger, e.Message);
         }
 
-        var wanted = NetmapTranslator.PeersOf(view);
+        var wanted = NetmapTranslator.PeersOf(view, Router?.SetNetmap(view));
         if (NetmapTranslator.Diff(_appliedPeers, wanted) is { } update)
         {
             var errno = _engine.Apply(update);
@@ -298,10 +363,19 @@ public sealed partial class Agent
         [LoggerMessage(10, LogLevel.Warning, "Cannot write the netmap cache: {Reason}")]
         public static partial void CacheFailed(ILogger logger, string reason);
 
-        [LoggerMessage(11, LogLevel.Information, "Packet filter has {Rules} rules")]
+        [LoggerMessage(11, LogLevel.Error, "Control refused the login: {Reason}; waiting for meshwire up")]
+        public static partial void LoginRefused(ILogger logger, string reason);
+
+        [LoggerMessage(12, LogLevel.Information, "Down: left control, removed {Peers} peers and the interface addresses")]
+        public static partial void Down(ILogger logger, int peers);
+
+        [LoggerMessage(13, LogLevel.Information, "Logged out (control told: {Told})")]
+        public static partial void LoggedOut(ILogger logger, bool told);
+
+        [LoggerMessage(14, LogLevel.Information, "Packet filter has {Rules} rules")]
         public static partial void FilterApplied(ILogger logger, int rules);
 
-        [LoggerMessage(12, LogLevel.Error, "The map's packet filter cannot be read ({Reason}); keeping the previous filter")]
+        [LoggerMessage(15, LogLevel.Error, "The map's packet filter cannot be read ({Reason}); keeping the previous filter")]
         public static partial void FilterRefused(ILogger logger, string reason);
     }
 }

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Meshwire.Agent;
 using Meshwire.Agent.Interface;
+using Meshwire.Agent.Paths;
+using Meshwire.Agent.LocalApi;
 using Meshwire.Agent.State;
 using Meshwire.Net.Engine;
 using Microsoft.Extensions.Logging;
@@ -8,16 +10,18 @@ using Microsoft.Extensions.Logging;
 namespace Meshwire.Daemon;
 
 /// <summary>
-/// meshwired: the node agent. Opens the state directory, starts the WireGuard interface, and runs the Agent until
-/// SIGTERM or SIGINT. Exit codes: 0 stopped cleanly, 1 failed, 2 usage.
+/// meshwired: the node agent. Opens the state directory, starts the WireGuard interface and the LocalAPI socket,
+/// and runs the Agent until SIGTERM or SIGINT. Without --login-server it waits for `meshwire up` (or resumes what
+/// its prefs want); with it, it does an unattended up at every start. Exit codes: 0 stopped cleanly, 1 failed, 2 usage.
 /// </summary>
 internal static class Program
 {
     private const string Usage =
-        "usage: meshwired --login-server URL [--state DIR] [--authkey KEY] [--hostname NAME] [--tun NAME] [--port N]\n" +
+        "usage: meshwired [--state DIR] [--tun NAME] [--port N] [--socket PATH] [--login-server URL [--authkey KEY] [--hostname NAME]]\n" +
         "  --state DIR         keys, prefs and cached netmap (default /var/lib/meshwire)\n" +
-        "  --login-server URL  the coordination server (meshwire-control)\n" +
-        "  --authkey KEY       pre-auth key for the first registration (also $MESHWIRE_AUTHKEY)\n" +
+        "  --socket PATH       the LocalAPI socket for the meshwire CLI (default /var/run/meshwire/meshwired.sock)\n" +
+        "  --login-server URL  join this coordination server at every start (an unattended `meshwire up`, for servers)\n" +
+        "  --authkey KEY       pre-auth key for that first registration (also $MESHWIRE_AUTHKEY)\n" +
         "  --hostname NAME     name to register (default: this machine's host name)\n" +
         "  --tun NAME          interface name (default meshwire0)\n" +
         "  --port N            WireGuard UDP port (default 41641; 0 picks one)";
@@ -26,8 +30,9 @@ internal static class Program
     {
         string state = NodeStateStore.DefaultDirectory;
         string? server = null;
+        string? socket = null;
         string? authKey = Environment.GetEnvironmentVariable("MESHWIRE_AUTHKEY");
-        var hostname = Environment.MachineName;
+        string? hostname = null;
         var tun = "meshwire0";
         ushort port = 41641;
         for (var i = 0; i < args.Length; i++)
@@ -42,6 +47,7 @@ internal static class Program
                     case "--authkey": authKey = Value(); break;
                     case "--hostname": hostname = Value(); break;
                     case "--tun": tun = Value(); break;
+                    case "--socket": socket = Value(); break;
                     case "--port": port = ushort.Parse(Value()); break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
                     default: throw new ArgumentException($"unknown option {args[i]}");
@@ -54,9 +60,16 @@ internal static class Program
             }
         }
 
-        if (server is null || !Uri.TryCreate(server, UriKind.Absolute, out var loginServer))
+        Uri? loginServer = null;
+        if (server is not null && !LocalApiInput.TryParseLoginServer(server, out loginServer))
         {
-            Console.Error.WriteLine($"meshwired: --login-server URL is required\n{Usage}");
+            Console.Error.WriteLine($"meshwired: --login-server must be an absolute http(s) URL, not {server}\n{Usage}");
+            return 2;
+        }
+
+        if (hostname is not null && LocalApiInput.CheckHostname(hostname) is { } badName)
+        {
+            Console.Error.WriteLine($"meshwired: {badName}\n{Usage}");
             return 2;
         }
 
@@ -96,18 +109,22 @@ internal static class Program
             var options = new AgentOptions
             {
                 LoginServer = loginServer,
-                AuthKey = authKey,
+                AuthKey = loginServer is null ? null : authKey,
                 Hostname = hostname,
                 ListenPort = port,
                 Endpoints = p => LocalEndpoints.Discover(p, tun),
             };
             var agent = new Meshwire.Agent.Agent(store, engine, new IpRouteConfigurator(tun), options, logger);
             engine.Gate = agent.Filter;
+            await using var router = new PathRouter(engine, store.Keys.NodeKey, store.Keys.DiscoKey, logger);
+            engine.Router = router;
+            agent.Router = router;
             try
             {
+                await using var localApi = await StartLocalApiAsync(socket, agent, logger, stop.Token);
                 await agent.RunAsync(stop.Token);
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"meshwired: {e.Message}");
                 return 1;
@@ -115,6 +132,25 @@ internal static class Program
 
             logger.LogInformation("meshwired stopped");
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// The LocalAPI on --socket (a failure is fatal), or on the default path; a second daemon on one machine (labs
+    /// with several namespaces) finds the default taken and runs without a LocalAPI rather than not at all.
+    /// </summary>
+    private static async Task<LocalApiServer?> StartLocalApiAsync(string? socket, ILocalBackend backend, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var server = await LocalApiServer.StartAsync(socket ?? LocalApiServer.DefaultSocketPath, backend, cancellationToken);
+            logger.LogInformation("LocalAPI listening on {Socket}", server.SocketPath);
+            return server;
+        }
+        catch (InvalidOperationException e) when (socket is null)
+        {
+            logger.LogError("LocalAPI disabled: {Reason}; give this daemon its own --socket PATH", e.Message);
+            return null;
         }
     }
 }

@@ -133,7 +133,8 @@ internal sealed class Daemon : IDisposable
     public static Daemon Start(NetNamespace ns, string state, Uri server, string? authKey, string hostname)
     {
         List<string> args = ["netns", "exec", ns.Name, Path.Combine(AppContext.BaseDirectory, "meshwired"),
-            "--state", state, "--login-server", server.ToString(), "--hostname", hostname, "--tun", "mw0"];
+            "--state", state, "--login-server", server.ToString(), "--hostname", hostname, "--tun", "mw0",
+            "--socket", Path.Combine(state, "meshwired.sock")];
         if (authKey is not null)
         {
             args.AddRange(["--authkey", authKey]);

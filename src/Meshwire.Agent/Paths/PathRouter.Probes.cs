@@ -19,6 +19,11 @@ public sealed partial class PathRouter : IPeerPaths
     private static readonly HttpClient ProbeHttp = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     private NetcheckReport? _lastReport;
+    private IReadOnlyList<string>? _localEndpoints;
+
+    /// <summary>The candidate endpoints to report to control ("ip:port"): the last refresh's, else the interface addresses.</summary>
+    public IReadOnlyList<string> LocalEndpointStrings =>
+        Volatile.Read(ref _localEndpoints) ?? LocalEndpoints.Discover(_engine.ListenPort, _engine.InterfaceName);
 
     /// <summary>The last netcheck (taken by <see cref="RefreshAsync"/> or asked for); null before the first.</summary>
     public NetcheckReport? LastReport => Volatile.Read(ref _lastReport);
@@ -27,7 +32,7 @@ public sealed partial class PathRouter : IPeerPaths
     /// Measures (netcheck), moves home to the closest region, and returns this node's candidate endpoints: its
     /// interface addresses plus the STUN-mapped addresses, with the engine's port.
     /// </summary>
-    public async Task<IReadOnlyList<EndpointAddress>> RefreshAsync(string tunInterface, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<EndpointAddress>> RefreshAsync(CancellationToken cancellationToken)
     {
         var report = await NetcheckAsync(cancellationToken);
         if (report.PreferredRelayRegion is { } code && _relays.Map.Regions.FirstOrDefault(r => r.Code == code) is { } region)
@@ -40,7 +45,7 @@ public sealed partial class PathRouter : IPeerPaths
         }
 
         var endpoints = new List<EndpointAddress>();
-        foreach (var text in LocalEndpoints.Discover(_engine.ListenPort, tunInterface))
+        foreach (var text in LocalEndpoints.Discover(_engine.ListenPort, _engine.InterfaceName))
         {
             if (IPEndPoint.TryParse(text, out var parsed))
             {
@@ -57,6 +62,7 @@ public sealed partial class PathRouter : IPeerPaths
         }
 
         SetLocalEndpoints(endpoints);
+        Volatile.Write(ref _localEndpoints, [.. endpoints.Select(e => e.ToString())]);
         return endpoints;
     }
 

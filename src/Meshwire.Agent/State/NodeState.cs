@@ -14,8 +14,9 @@ public sealed record NodeKeys(MachinePrivateKey MachineKey, NodePrivateKey NodeK
 }
 
 /// <summary>
-/// What the node remembers between runs besides its keys: the control server it trusts (pinned on first use) and
-/// whether it registered there, so a restart renews instead of spending an auth key again.
+/// What the node remembers between runs besides its keys: the control server it trusts (pinned on first use),
+/// whether it registered there (so a restart renews instead of spending an auth key again), and what the user asked
+/// for with <c>meshwire up</c> (want-running, hostname, tags).
 /// </summary>
 public sealed record NodePrefs
 {
@@ -30,4 +31,10 @@ public sealed record NodePrefs
     public string? AuthKey { get; init; }
 
     public bool Registered { get; init; }
+
+    /// <summary>True after <c>meshwire up</c>, false after <c>down</c> or <c>logout</c>: whether a (re)start joins the tailnet.</summary>
+    public bool WantRunning { get; init; }
+
+    /// <summary>Tags asked for with <c>--advertise-tags</c> ("tag:web"); kept and shown, not yet sent (the register message has no field for them).</summary>
+    public IReadOnlyList<string>? AdvertiseTags { get; init; }
 }

@@ -101,6 +101,9 @@ public sealed class NodeStateStore
         WriteSecret(NetmapPath, ProtocolJson.Serialize(full));
     }
 
+    /// <summary>Forgets the cached map (logout: the next login starts from control's map).</summary>
+    public void DeleteNetmap() => File.Delete(NetmapPath);
+
     private static Key32 LoadOrCreateKey(string path)
     {
         if (File.Exists(path))

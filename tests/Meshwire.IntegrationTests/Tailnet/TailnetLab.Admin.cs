@@ -75,7 +75,7 @@ internal sealed partial class TailnetLab
     /// <summary>Puts the lab relay into the relay map every node receives.</summary>
     private Task RegisterRelayAsync() =>
         ApiAsync(HttpMethod.Put, "/api/v1/relays", $$"""
-            [{"regionId": 1, "regionCode": "lab", "regionName": "Lab", "hostName": "{{ServerAddress}}", "ipv4": "{{ServerAddress}}", "port": {{RelayPort}}, "stunPort": {{StunPort}}}]
+            [{"regionId": 1, "regionCode": "lab", "regionName": "Lab", "hostName": "{{ServerAddress}}", "ipv4": "{{ServerAddress}}", "port": {{RelayPort}}, "stunPort": {{StunPort}}, "insecureHttp": true}]
             """);
 
     private HttpClient CreateApiClient(string apiKey)

@@ -1,1 +1,0 @@
-namespace Meshwire.Cli.Tests;
