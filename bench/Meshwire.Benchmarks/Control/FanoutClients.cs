@@ -11,7 +11,7 @@ namespace Meshwire.Benchmarks.Control;
 /// not fit one process's open-file limit). Registers N nodes over the real control channel, opens N map streams,
 /// prints "ready"; then records, per stream, the monotonic time (Stopwatch, CLOCK_MONOTONIC: comparable across
 /// processes) at which the delta carrying the joining node arrived, and prints "done" with the spread.
-/// Args: URL SERVERKEY AUTHKEY N JOINERNAME.
+/// Args: URL SERVERKEY|- AUTHKEY N JOINERNAME. Also used by bench/agent-rss.sh to hold N online peers.
 /// </summary>
 internal static class FanoutClients
 {
@@ -20,7 +20,13 @@ internal static class FanoutClients
     public static async Task<int> RunAsync(string[] args)
     {
         var url = new Uri(args[0]);
-        if (!KeyParsing.TryParseMachineKey(args[1], out var serverKey))
+        // "-": fetch the key from the server (trust on first use, as a node does).
+        MachinePublicKey serverKey;
+        if (args[1] == "-")
+        {
+            serverKey = await ControlClient.FetchServerKeyAsync(url);
+        }
+        else if (!KeyParsing.TryParseMachineKey(args[1], out serverKey))
         {
             throw new ArgumentException("bad server key");
         }
