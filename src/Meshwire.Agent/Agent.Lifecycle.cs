@@ -187,7 +187,8 @@ public sealed partial class Agent
                 ClearEngine();
                 ResetState(BackendState.Stopped, null);
             }
-            else if (next.WantRunning && (next.LoginServer != prefs.LoginServer || next.Hostname != prefs.Hostname))
+            else if (next.WantRunning && (next.LoginServer != prefs.LoginServer || next.Hostname != prefs.Hostname
+                || !(next.AdvertiseTags ?? []).SequenceEqual(prefs.AdvertiseTags ?? [])))
             {
                 await RestartLoopAsync();
             }

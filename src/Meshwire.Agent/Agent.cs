@@ -238,7 +238,7 @@ public sealed partial class Agent
     private async Task<RegisterResult> RegisterAsync(ControlClient client, NodePrefs prefs, string hostname, CancellationToken cancellationToken)
     {
         var authKey = _authKey ?? prefs.AuthKey;
-        var renewal = new RegisterRequest { NodeKey = _store.Keys.NodePublicKey, Hostname = hostname };
+        var renewal = new RegisterRequest { NodeKey = _store.Keys.NodePublicKey, Hostname = hostname, Tags = prefs.AdvertiseTags };
         try
         {
             if (prefs.Registered || authKey is null)
@@ -266,7 +266,7 @@ public sealed partial class Agent
     }
 
     private static bool IsLoginRefusal(string code) => code is ErrorCodes.AuthKeyInvalid or ErrorCodes.AuthKeyExpired or ErrorCodes.AuthKeyUsed
-        or ErrorCodes.Unauthorized or ErrorCodes.NodeKeyExpired or ErrorCodes.UnknownMachine;
+        or ErrorCodes.Unauthorized or ErrorCodes.NodeKeyExpired or ErrorCodes.UnknownMachine or ErrorCodes.TagNotOwned;
 
     private string HostnameOf(NodePrefs prefs) => prefs.Hostname ?? _options.Hostname ?? Environment.MachineName;
 

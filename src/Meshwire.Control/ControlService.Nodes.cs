@@ -101,6 +101,16 @@ public sealed partial class ControlService
                     row.AuthKeyId = authKey.Id;
                 }
 
+                if (request.Tags is not null)
+                {
+                    var tags = AllowedTags(request.Tags, row.UserId, authKey is null ? [] : SplitList(authKey.Tags));
+                    if (string.Join(',', tags) != row.Tags)
+                    {
+                        row.Tags = string.Join(',', tags);
+                        row.KeyExpiry = KeyExpiryFor(tags, now);
+                    }
+                }
+
                 await db.SaveChangesAsync(cancellationToken);
                 var updated = ToState(row) with { UserLogin = _userLogins[row.UserId] };
                 after.Add(() => _tailnet.Apply(old, updated));
@@ -122,7 +132,8 @@ public sealed partial class ControlService
                 throw new ControlException(ErrorCodes.Conflict, "this node key belongs to another node");
             }
 
-            var created = await CreateNodeRowAsync(db, machine, request.NodeKey, request.Hostname, authKey.UserId, SplitList(authKey.Tags), authKey.Ephemeral, authKey.Id, now, cancellationToken);
+            var createdTags = request.Tags is null ? SplitList(authKey.Tags) : AllowedTags(request.Tags, authKey.UserId, SplitList(authKey.Tags));
+            var created = await CreateNodeRowAsync(db, machine, request.NodeKey, request.Hostname, authKey.UserId, createdTags, authKey.Ephemeral, authKey.Id, now, cancellationToken);
             var state = ToState(created) with { UserLogin = _userLogins[created.UserId] };
             after.Add(() => _tailnet.Apply(null, state));
             return Result(created, state);
@@ -167,6 +178,40 @@ public sealed partial class ControlService
         }
 
         return row;
+    }
+
+    /// <summary>
+    /// The tags a node may carry of those it asked for: the auth key's own tags, plus tags whose tagOwners list the
+    /// node's user or a group the user is in. Any other tag refuses the registration (nothing changes). Sorted, distinct.
+    /// </summary>
+    private string[] AllowedTags(IReadOnlyList<string> requested, long userId, string[] keyTags)
+    {
+        var login = _userLogins[userId];
+        var policy = _tailnet.Policy;
+        var result = new SortedSet<string>(keyTags, StringComparer.Ordinal);
+        foreach (var tag in requested)
+        {
+            if (!tag.StartsWith("tag:", StringComparison.Ordinal) || tag.Length < 5 || tag.Contains(',') || tag.Any(char.IsWhiteSpace))
+            {
+                throw new ControlException(ErrorCodes.BadRequest, $"\"{tag}\" is not a tag (tag:name)");
+            }
+
+            if (keyTags.Contains(tag))
+            {
+                continue;
+            }
+
+            var owned = policy.TagOwners.TryGetValue(tag, out var owners) && owners.Any(owner =>
+                owner == login || (policy.Groups.TryGetValue(owner, out var members) && members.Contains(login)));
+            if (!owned)
+            {
+                throw new ControlException(ErrorCodes.TagNotOwned, $"{login} may not advertise {tag}: the policy's tagOwners do not list them for it");
+            }
+
+            result.Add(tag);
+        }
+
+        return [.. result];
     }
 
     /// <summary>Tagged nodes are servers: their keys do not expire (as in Tailscale); user nodes get the configured lifetime.</summary>

@@ -36,6 +36,12 @@ public sealed record RegisterRequest : ControlMessage
 
     public required string Hostname { get; init; }
 
+    /// <summary>
+    /// Tags the node asks for (meshwire up --advertise-tags): each must be one of the auth key's tags or owned by the
+    /// node's user in the policy's tagOwners. Absent keeps the node's tags; empty drops the advertised ones.
+    /// </summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
     /// <summary>True to log out: the node's key leaves every peer's map and the node is expired.</summary>
     public bool Logout { get; init; }
 }
@@ -145,4 +151,7 @@ public static class ErrorCodes
     public const string NodeKeyExpired = "nodekey_expired";
     public const string NotApproved = "not_approved";
     public const string PolicyInvalid = "policy_invalid";
+
+    /// <summary>A node advertised a tag that neither its auth key nor the policy's tagOwners give its user.</summary>
+    public const string TagNotOwned = "tag_not_owned";
 }

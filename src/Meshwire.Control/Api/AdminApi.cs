@@ -84,7 +84,7 @@ internal static class AdminApi
     public static int StatusOf(string code) => code switch
     {
         ErrorCodes.BadRequest => 400,
-        ErrorCodes.AuthKeyInvalid or ErrorCodes.AuthKeyExpired or ErrorCodes.AuthKeyUsed => 403,
+        ErrorCodes.AuthKeyInvalid or ErrorCodes.AuthKeyExpired or ErrorCodes.AuthKeyUsed or ErrorCodes.TagNotOwned => 403,
         ErrorCodes.Unauthorized or ErrorCodes.UnknownMachine or ErrorCodes.NodeKeyExpired => 401,
         ErrorCodes.NotFound => 404,
         ErrorCodes.Conflict => 409,

@@ -201,15 +201,28 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task EditPrefsAsync_WantRunningFalseThenTrue_DownThenUp()
     {
-        var (a, b) = await TwoRunningAsync();
+        var (a, b) = await TwoRunningAsync(await _control.AuthKeyAsync("alice@example.com"));
 
         await a.Agent.EditPrefsAsync(new PrefsEdit { WantRunning = false });
         Assert.Equal(BackendState.Stopped, a.Agent.State);
         Assert.Empty(a.Engine.GetStatus().Peers);
 
+        await _control.Server.Service.SetPolicyAsync("""{"tagOwners": {"tag:web": ["alice@example.com"]}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}""");
         await a.Agent.EditPrefsAsync(new PrefsEdit { WantRunning = true, AdvertiseTags = ["tag:web"] });
         await Eventually.TrueAsync(() => a.Agent.Connected && a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha back");
         Assert.Equal(["tag:web"], a.Store.LoadPrefs().AdvertiseTags);
+        await Eventually.TrueAsync(() => a.Agent.Netmap?.Self.Tags.SequenceEqual(["tag:web"]) == true, "control to tag alpha");
+    }
+
+    [Fact]
+    public async Task UpAsync_AdvertisedTagNotOwned_NeedsLoginWithTheRefusal()
+    {
+        var (a, _) = await TwoRunningAsync();
+
+        await a.Agent.EditPrefsAsync(new PrefsEdit { AdvertiseTags = ["tag:nobody-owns"] });
+
+        await Eventually.TrueAsync(() => a.Agent.State == BackendState.NeedsLogin, "control to refuse the tag");
+        Assert.Contains("tag:nobody-owns", a.Agent.LastError, StringComparison.Ordinal);
     }
 
     [Fact]
