@@ -69,6 +69,9 @@ internal sealed partial class TailnetLab : IAsyncDisposable
 
     public IReadOnlyList<TailnetNode> Nodes => _nodes;
 
+    /// <summary>LOG_LEVEL for meshwired processes started from now on ("debug" shows the path layer's decisions); null leaves the default.</summary>
+    public string? DaemonLogLevel { get; set; }
+
     /// <summary>Whether this meshwired build takes --socket PATH (the LocalAPI); the lab passes it when it does.</summary>
     public static bool DaemonTakesSocket { get; } = Shell.Run(TimeSpan.FromSeconds(30), null, Program("meshwired"), "--help").Output.Contains("--socket", StringComparison.Ordinal);
 
@@ -127,22 +130,19 @@ internal sealed partial class TailnetLab : IAsyncDisposable
     public async Task<TailnetNode> AddNodeAsync(string name, params string[] tags) => AddNodeWithKey(name, await CreateAuthKeyAsync(reusable: true, tags));
 
     /// <summary>Adds a node that joins with <paramref name="authKey"/>.</summary>
-    public TailnetNode AddNodeWithKey(string name, string authKey)
+    /// <param name="beforeStart">Runs once the namespace is wired, before meshwired starts (firewall rules a test needs from the first packet).</param>
+    public TailnetNode AddNodeWithKey(string name, string authKey, Action<TailnetNode>? beforeStart = null)
     {
         var host = _nextHost++;
         var ns = new NetNamespace($"{Tag}-{name}");
         TailnetNode? node = null;
         try
         {
-            var port = $"p{host}";
-            Shell.Run("ip", "link", "add", "eth0", "netns", ns.Name, "type", "veth", "peer", "name", port, "netns", Server.Name).EnsureSuccess("veth");
-            Server.Exec("ip", "link", "set", port, "master", "br0").EnsureSuccess("bridge port");
-            Server.Exec("ip", "link", "set", port, "up").EnsureSuccess("bridge port up");
             var underlay = $"{Subnet}.{host}";
-            ns.Exec("ip", "addr", "add", $"{underlay}/24", "dev", "eth0").EnsureSuccess("node address");
-            ns.Exec("ip", "link", "set", "eth0", "up").EnsureSuccess("node link up");
+            AttachToBridge(ns, host, underlay);
             node = new TailnetNode(this, name, ns, underlay, $"mwt{host}", TempDirectory($"meshwire-lab-{name}"), authKey);
             _nodes.Add(node);
+            beforeStart?.Invoke(node);
             node.Start();
         }
         catch
@@ -156,6 +156,17 @@ internal sealed partial class TailnetLab : IAsyncDisposable
         }
 
         return node;
+    }
+
+    /// <summary>Gives <paramref name="ns"/> an eth0 on the bridge with <paramref name="underlay"/>/24 (port p<paramref name="host"/> on br0).</summary>
+    private void AttachToBridge(NetNamespace ns, int host, string underlay)
+    {
+        var port = $"p{host}";
+        Shell.Run("ip", "link", "add", "eth0", "netns", ns.Name, "type", "veth", "peer", "name", port, "netns", Server.Name).EnsureSuccess("veth");
+        Server.Exec("ip", "link", "set", port, "master", "br0").EnsureSuccess("bridge port");
+        Server.Exec("ip", "link", "set", port, "up").EnsureSuccess("bridge port up");
+        ns.Exec("ip", "addr", "add", $"{underlay}/24", "dev", "eth0").EnsureSuccess("node address");
+        ns.Exec("ip", "link", "set", "eth0", "up").EnsureSuccess("node link up");
     }
 
     /// <summary>Takes a node out of the lab here (kills meshwired, deletes its namespace); control still knows it.</summary>

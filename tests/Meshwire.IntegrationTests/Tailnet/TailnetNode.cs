@@ -15,8 +15,9 @@ internal sealed class TailnetNode : IDisposable
 {
     private readonly TailnetLab _lab;
 
-    internal TailnetNode(TailnetLab lab, string name, NetNamespace ns, string underlay, string tun, string stateDirectory, string authKey)
+    internal TailnetNode(TailnetLab lab, string name, NetNamespace ns, string underlay, string tun, string stateDirectory, string authKey, NetNamespace? router = null)
     {
+        Router = router;
         _lab = lab;
         Name = name;
         Namespace = ns;
@@ -32,7 +33,10 @@ internal sealed class TailnetNode : IDisposable
 
     public NetNamespace Namespace { get; }
 
-    /// <summary>The node's address on the lab bridge (the "internet" side).</summary>
+    /// <summary>The NAT router namespace in front of the node (<see cref="NatKind"/>); null when the node sits on the bridge.</summary>
+    public NetNamespace? Router { get; }
+
+    /// <summary>The node's own address: on the lab bridge (the "internet" side), or its private one behind a router.</summary>
     public string Underlay { get; }
 
     public string Tun { get; }
@@ -63,7 +67,8 @@ internal sealed class TailnetNode : IDisposable
             args.AddRange(["--socket", SocketPath]);
         }
 
-        Daemon = LabProcess.Start($"meshwired {Name}", Namespace, TailnetLab.Program("meshwired"), args);
+        var environment = _lab.DaemonLogLevel is { } level ? new Dictionary<string, string> { ["LOG_LEVEL"] = level } : null;
+        Daemon = LabProcess.Start($"meshwired {Name}", Namespace, TailnetLab.Program("meshwired"), args, environment);
     }
 
     public void Kill9() => Daemon?.Kill9();
@@ -136,6 +141,41 @@ internal sealed class TailnetNode : IDisposable
     /// <summary>`meshwire whois IP:PORT` asked on this node (which peer, user and tags own a connection).</summary>
     public Shell.Result Whois(IPEndPoint remote) => Cli("whois", remote.ToString());
 
+    /// <summary>`meshwire status --json` (the LocalAPI's StatusResponse); throws with the output when it fails.</summary>
+    public JsonDocument Status()
+    {
+        var result = Cli("status", "--json").EnsureSuccess($"{Name}: meshwire status --json");
+        return JsonDocument.Parse(result.Output);
+    }
+
+    /// <summary>The path kind ("direct", "relay", "none") to <paramref name="peer"/> in this node's status; null when it is not listed.</summary>
+    public string? PathTo(string peer)
+    {
+        using var status = Status();
+        foreach (var p in status.RootElement.GetProperty("peers").EnumerateArray())
+        {
+            if (p.GetProperty("name").GetString() == peer)
+            {
+                return p.GetProperty("path").GetProperty("kind").GetString();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// One ping process that sends every 50 ms until the first reply (or <paramref name="timeout"/>); returns the
+    /// time to that reply, null when none came. Unlike <see cref="WaitForPingAsync"/> a lost first packet costs
+    /// 50 ms, not a whole -W, so the number is the tunnel's and not the probe's.
+    /// </summary>
+    public TimeSpan? FirstReply(IPAddress target, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = Namespace.Exec(timeout + TimeSpan.FromSeconds(5), "ping", "-4", "-c", "1", "-i", "0.05",
+            "-w", ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture), "-n", "-q", target.ToString());
+        return result.ExitCode == 0 ? clock.Elapsed : null;
+    }
+
     /// <summary>Sends <paramref name="count"/> pings; true when at least one was answered.</summary>
     public bool Ping(IPAddress target, int count = 1, double waitSeconds = 1) =>
         PingResult(target, count, waitSeconds).ExitCode == 0;
@@ -201,6 +241,7 @@ internal sealed class TailnetNode : IDisposable
     {
         Daemon?.Dispose();
         Namespace.Dispose();
+        Router?.Dispose();
         try
         {
             Directory.Delete(StateDirectory, recursive: true);

@@ -33,6 +33,19 @@ internal sealed class TcpEchoListener : IDisposable
     /// <summary>Connections accepted so far (a denied probe must not have reached the listener).</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>The source address and port of every accepted connection, IPv4 ones unmapped (what whois is asked about).</summary>
+    public IReadOnlyList<IPEndPoint> Remotes
+    {
+        get
+        {
+            lock (_accepted)
+            {
+                return [.. _accepted.Select(s => s.RemoteEndPoint).OfType<IPEndPoint>()
+                    .Select(e => e.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(e.Address.MapToIPv4(), e.Port) : e)];
+            }
+        }
+    }
+
     public void Dispose()
     {
         _stop.Cancel();
