@@ -27,6 +27,12 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long after a datagram to a peer its pending handshake is watched for an early retransmission.</summary>
+    private static readonly TimeSpan HandshakeWatch = TimeSpan.FromSeconds(6);
+
+    /// <summary>A handshake unanswered this long is started once more (well under WireGuard's 5 s REKEY_TIMEOUT retry).</summary>
+    private static readonly TimeSpan EarlyRetransmit = TimeSpan.FromMilliseconds(500);
+
     private readonly WireGuardEngine _engine;
     private readonly RelayLinks _relays;
     private readonly StunProber _stun;
@@ -131,20 +137,36 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
 
         route.Used = true;
         var decision = route.Decision;
+        if (decision.Kind == RouteKind.None)
+        {
+            // A peer's first datagram (the handshake initiation): decide now rather than drop it and wait for
+            // WireGuard's 5 s retry. Rare, so taking the lock here costs nothing in steady state.
+            lock (_lock)
+            {
+                decision = _manager.Route(route.Peer, Now);
+                route.Decision = decision;
+                FlushLocked();
+            }
+        }
+
         switch (decision.Kind)
         {
             case RouteKind.Direct:
                 destination = decision.Direct;
                 return true;
             case RouteKind.Relay:
-                if (!_relays.TrySend(decision.RelayRegion, route.Peer, datagram))
+                if (!_relays.TrySend(decision.RelayRegion, route.Peer, datagram) && Interlocked.Increment(ref route.RelayDrops) <= 3)
                 {
-                    Interlocked.Increment(ref route.RelayDrops);
+                    Log.RelayDrop(_logger, route.Peer.ToString(), decision.RelayRegion);
                 }
 
                 return false;
             default:
-                Interlocked.Increment(ref route.NoPathDrops);
+                if (Interlocked.Increment(ref route.NoPathDrops) <= 3)
+                {
+                    Log.NoPath(_logger, route.Peer.ToString());
+                }
+
                 return false;
         }
     }
@@ -214,6 +236,10 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
         {
             _engine.DeliverInbound(packet, route.Virtual);
         }
+        else
+        {
+            Log.UnknownRelaySender(_logger, from.ToString());
+        }
     }
 
     private void TimerLoop()
@@ -232,8 +258,25 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
                             _manager.NoteDirectTraffic(route.Peer, direct, now);
                         }
 
-                        route.Decision = route.Used ? _manager.Route(route.Peer, now) : CurrentLocked(route.Peer, now);
+                        var decision = route.Used ? _manager.Route(route.Peer, now) : CurrentLocked(route.Peer, now);
+                        if (decision != route.Decision)
+                        {
+                            Log.PathChanged(_logger, route.Peer.ToString(), decision.Kind.ToString(), decision.Direct.ToString(), decision.RelayRegion);
+                        }
+
+                        route.Decision = decision;
+                        if (route.Used)
+                        {
+                            route.WatchHandshakeUntil = now + HandshakeWatch;
+                        }
+
                         route.Used = false;
+                        if (now < route.WatchHandshakeUntil && decision.Kind != RouteKind.None)
+                        {
+                            // The first handshake may have left before the path could carry it (a relay the peer had
+                            // not reached yet, a path that changed): one early new attempt instead of a 5 s wait.
+                            _engine.ExpediteHandshake(route.Peer, EarlyRetransmit);
+                        }
                     }
 
                     FlushLocked();
@@ -302,6 +345,9 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
 
         public volatile bool Used;
 
+        /// <summary>Timer thread only: until when an unanswered handshake with this peer gets one early new attempt.</summary>
+        public TimeSpan WatchHandshakeUntil;
+
         public PathDecision Decision
         {
             get => _decision.Value;
@@ -344,5 +390,17 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
     {
         [LoggerMessage(40, LogLevel.Error, "The path timer failed")]
         public static partial void TickFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(41, LogLevel.Debug, "Dropped a datagram to {Peer}: the relay of region {Region} is not connected or its queue is full")]
+        public static partial void RelayDrop(ILogger logger, string peer, int region);
+
+        [LoggerMessage(42, LogLevel.Debug, "Dropped a datagram to {Peer}: no path (no proven address, no relay region)")]
+        public static partial void NoPath(ILogger logger, string peer);
+
+        [LoggerMessage(43, LogLevel.Debug, "Dropped a relayed datagram from {Peer}: not in the netmap")]
+        public static partial void UnknownRelaySender(ILogger logger, string peer);
+
+        [LoggerMessage(44, LogLevel.Debug, "Path to {Peer} is now {Kind} {Direct} {Region}")]
+        public static partial void PathChanged(ILogger logger, string peer, string kind, string direct, int region);
     }
 }

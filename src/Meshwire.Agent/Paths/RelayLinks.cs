@@ -118,7 +118,30 @@ internal sealed partial class RelayLinks : IAsyncDisposable
             }
         }
 
-        return link is not null && link.Client.TrySend(to, packet);
+        if (link is null)
+        {
+            return false;
+        }
+
+        if (link.Client.TrySend(to, packet))
+        {
+            return true;
+        }
+
+        if (link.Client.IsConnected)
+        {
+            return false; // connected but the send queue is full: drop, as a congested link would
+        }
+
+        // Still connecting (the first packets to a new peer are its handshake): hold a few until the link is up,
+        // rather than losing them and waiting for WireGuard's 5 s retry.
+        var held = link.Hold(to, packet);
+        if (link.Client.IsConnected)
+        {
+            link.Flush();
+        }
+
+        return held;
     }
 
     public async ValueTask DisposeAsync()
@@ -181,6 +204,7 @@ internal sealed partial class RelayLinks : IAsyncDisposable
                     break;
                 case RelayMessageKind.Connected:
                     Log.RelayConnected(_logger, link.Region, link.Client.Url);
+                    link.Flush();
                     if (Home == link.Region)
                     {
                         link.Client.NotePreferred(true);
@@ -204,7 +228,31 @@ internal sealed partial class RelayLinks : IAsyncDisposable
 
         public CancellationTokenSource Stopping { get; } = new();
 
+        /// <summary>Packets held while the link connects: at most <see cref="MaxHeld"/>, the oldest dropped first.</summary>
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(NodePublicKey To, byte[] Packet)> _held = new();
+
+        private const int MaxHeld = 64;
+
         public Task Loop { get; set; } = Task.CompletedTask;
+
+        public bool Hold(NodePublicKey to, ReadOnlySpan<byte> packet)
+        {
+            _held.Enqueue((to, packet.ToArray()));
+            while (_held.Count > MaxHeld && _held.TryDequeue(out _))
+            {
+            }
+
+            return true;
+        }
+
+        /// <summary>Sends what was held, in order.</summary>
+        public void Flush()
+        {
+            while (_held.TryDequeue(out var item))
+            {
+                Client.TrySend(item.To, item.Packet);
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {

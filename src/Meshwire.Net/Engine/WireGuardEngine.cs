@@ -80,6 +80,9 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     public void DeliverInbound(Span<byte> datagram, EndpointAddress source) =>
         Deliver(_tun.Queue(0), Volatile.Read(ref _gate), datagram, source, Now);
 
+    /// <summary>Starts the peer's unanswered handshake again after <paramref name="minimumAge"/>, once (see WireGuardDevice.ExpediteHandshake).</summary>
+    public bool ExpediteHandshake(NodePublicKey peer, TimeSpan minimumAge) => _device.ExpediteHandshake(peer, minimumAge, Now);
+
     /// <summary>Decrypted packets the gate refused.</summary>
     public long GateDrops => Interlocked.Read(ref _gateDrops);
 

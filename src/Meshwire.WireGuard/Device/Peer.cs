@@ -26,6 +26,11 @@ public sealed class Peer
     internal DateTimeOffset? LastHandshake;
     internal bool Removed;
 
+    // A handshake we initiated is unanswered; Expedited once WireGuardDevice.ExpediteHandshake sent an early
+    // initiation for it. Both cleared when a handshake completes.
+    internal bool HandshakePending;
+    internal bool Expedited;
+
     private volatile Keypair? _sendKeypair;
     private volatile EndpointBox? _endpoint;
     private long _rxBytes;

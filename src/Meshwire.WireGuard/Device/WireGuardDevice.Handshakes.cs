@@ -31,14 +31,14 @@ public sealed partial class WireGuardDevice
     /// Starts a handshake unless one was sent less than REKEY_TIMEOUT ago. Timers count retries themselves (a retry is
     /// an initiation that follows a Poll asking for one). Caller holds peer.Lock.
     /// </summary>
-    private void InitiateHandshakeLocked(Peer peer, TimeSpan now)
+    private void InitiateHandshakeLocked(Peer peer, TimeSpan now, bool force = false)
     {
         if (peer.Removed || _identity is null)
         {
             return;
         }
 
-        if (!peer.Timers.CanSendHandshakeInitiation(now))
+        if (!force && !peer.Timers.CanSendHandshakeInitiation(now))
         {
             return;
         }
@@ -62,7 +62,36 @@ public sealed partial class WireGuardDevice
         peer.Timers.OnHandshakeInitiated(now);
         peer.Timers.OnAnyAuthenticatedPacketSent(now);
         peer.Timers.OnAnyAuthenticatedPacketTraversal(now);
+        peer.HandshakePending = true;
         _sender.Send(message, endpoint);
+    }
+
+    /// <summary>
+    /// Starts a new handshake with the peer now if the one it initiated has gone unanswered for
+    /// <paramref name="minimumAge"/>, once per handshake: for a path layer whose first path could not carry the
+    /// first messages (a relay the peer had not reached yet, a path that changed under them). Without it the next
+    /// attempt waits REKEY_TIMEOUT (5 s). This is the one exception to one-initiation-per-REKEY_TIMEOUT
+    /// (whitepaper 6.4): at most one extra initiation per handshake, so at most twice the rate. True when sent.
+    /// </summary>
+    public bool ExpediteHandshake(NodePublicKey key, TimeSpan minimumAge, TimeSpan now)
+    {
+        if (FindPeer(key) is not { } peer)
+        {
+            return false;
+        }
+
+        lock (peer.Lock)
+        {
+            if (!peer.HandshakePending || peer.Expedited || peer.Removed
+                || peer.Timers.LastInitiationSent is not { } sent || now - sent < minimumAge)
+            {
+                return false;
+            }
+
+            peer.Expedited = true;
+            InitiateHandshakeLocked(peer, now, force: true);
+            return true;
+        }
     }
 
     private void ReceiveInitiation(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
@@ -248,6 +277,8 @@ public sealed partial class WireGuardDevice
     /// <summary>Caller holds peer.Lock.</summary>
     private void OnHandshakeCompleteLocked(Peer peer, TimeSpan now)
     {
+        peer.HandshakePending = false;
+        peer.Expedited = false;
         peer.LastHandshake = _wallClock.GetUtcNow();
         peer.Timers.OnHandshakeComplete(now);
     }

@@ -75,15 +75,27 @@ internal sealed partial class TailnetLab
         return node;
     }
 
-    private static string[][] RouterRules(NatKind kind) => kind switch
+    /// <summary>
+    /// The router's rules. Every router, like a home router, serves nothing on its WAN side: unsolicited packets to it
+    /// are dropped in INPUT. That matters for hole punching: dropped there, the packet's conntrack entry is never
+    /// confirmed. Without the rule the router's own stack takes the packet (and answers port unreachable), the entry is
+    /// confirmed, and when this node's first outbound packet to that peer follows, its mapping would collide with the
+    /// entry and MASQUERADE would pick another port: two such routers punching at each other then never meet.
+    /// </summary>
+    private static string[][] RouterRules(NatKind kind)
     {
-        NatKind.Easy => [["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE"]],
-        NatKind.Hard => [["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE", "--random-fully"]],
-        NatKind.UdpBlocked =>
-        [
-            ["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE"],
-            ["-A", "FORWARD", "-p", "udp", "-j", "DROP"],
-        ],
-        _ => [],
-    };
+        string[][] wanInput = [["-A", "INPUT", "-i", "eth0", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP"]];
+        return kind switch
+        {
+            NatKind.Easy => [.. wanInput, ["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE"]],
+            NatKind.Hard => [.. wanInput, ["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE", "--random-fully"]],
+            NatKind.UdpBlocked =>
+            [
+                .. wanInput,
+                ["-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE"],
+                ["-A", "FORWARD", "-p", "udp", "-j", "DROP"],
+            ],
+            _ => [],
+        };
+    }
 }

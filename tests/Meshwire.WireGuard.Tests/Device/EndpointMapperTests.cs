@@ -51,3 +51,34 @@ public sealed class EndpointMapperTests
         }
     }
 }
+
+/// <summary>ExpediteHandshake: one early new initiation for a path layer whose first path lost the first one.</summary>
+public sealed class ExpediteHandshakeTests
+{
+    [Fact]
+    public void Expedite_UnansweredAfterMinimumAge_SendsOneNewInitiationOnly()
+    {
+        var lab = new BackToBack();
+        lab.Send(lab.A, BackToBack.Udp4("10.0.0.1", "10.0.0.2", 10));
+        lab.OutboxA.Drain(); // the first initiation is lost
+        var peerB = X25519Keys.PublicKeyOf(lab.KeyB);
+
+        Assert.False(lab.A.ExpediteHandshake(peerB, TimeSpan.FromMilliseconds(500), lab.Now + TimeSpan.FromMilliseconds(100)));
+        lab.Advance(TimeSpan.FromMilliseconds(600));
+        Assert.True(lab.A.ExpediteHandshake(peerB, TimeSpan.FromMilliseconds(500), lab.Now));
+        Assert.False(lab.A.ExpediteHandshake(peerB, TimeSpan.FromMilliseconds(500), lab.Now + TimeSpan.FromSeconds(1)));
+
+        lab.Pump();
+        Assert.Single(lab.TunB); // the staged packet went out once the expedited handshake completed
+    }
+
+    [Fact]
+    public void Expedite_HandshakeCompleted_DoesNothing()
+    {
+        var lab = new BackToBack();
+        lab.Send(lab.A, BackToBack.Udp4("10.0.0.1", "10.0.0.2", 10));
+        lab.Pump();
+        lab.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(lab.A.ExpediteHandshake(X25519Keys.PublicKeyOf(lab.KeyB), TimeSpan.FromMilliseconds(500), lab.Now));
+    }
+}
