@@ -14,6 +14,33 @@ public sealed partial class Agent
     private static readonly TimeSpan FirstPathRefresh = TimeSpan.FromMilliseconds(200);
 
     private PathRouter? _router;
+    private CancellationTokenSource? _session;
+
+    /// <summary>
+    /// This machine's addresses changed: connections bound to the old ones are dead. The relays reconnect, the control
+    /// session starts over (the new stream reports the new endpoints), and discovery follows traffic to new paths.
+    /// </summary>
+    public void OnLinkChanged()
+    {
+        PathLog.LinkChanged(_logger);
+        Router?.Relays.Reconnect();
+        try
+        {
+            Volatile.Read(ref _session)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended meanwhile.
+        }
+    }
+
+    /// <summary>A token for one control session, cancelled by <see cref="OnLinkChanged"/>; dispose the source after the session.</summary>
+    private CancellationTokenSource BeginSession(CancellationToken cancellationToken)
+    {
+        var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Volatile.Write(ref _session, session);
+        return session;
+    }
 
     /// <summary>The path layer (meshwired sets it before RunAsync); null: peers are reached at their first direct endpoint.</summary>
     public PathRouter? Router
@@ -84,5 +111,8 @@ public sealed partial class Agent
 
         [LoggerMessage(51, LogLevel.Warning, "Path refresh failed: {Reason}")]
         public static partial void RefreshFailed(ILogger logger, string reason);
+
+        [LoggerMessage(52, LogLevel.Information, "This machine's addresses changed: reconnecting to the relays and control")]
+        public static partial void LinkChanged(ILogger logger);
     }
 }

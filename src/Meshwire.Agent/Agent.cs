@@ -92,9 +92,10 @@ public sealed partial class Agent
         while (!cancellationToken.IsCancellationRequested)
         {
             var gotMap = false;
+            using var session = BeginSession(cancellationToken);
             try
             {
-                gotMap = await SessionAsync(cancellationToken);
+                gotMap = await SessionAsync(session.Token);
                 Log.StreamEnded(_logger);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

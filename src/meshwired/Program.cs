@@ -119,6 +119,8 @@ internal static class Program
             await using var router = new PathRouter(engine, store.Keys.NodeKey, store.Keys.DiscoKey, logger);
             engine.Router = router;
             agent.Router = router;
+            using var links = new LinkMonitor(tun);
+            links.Changed += agent.OnLinkChanged;
             try
             {
                 await using var localApi = await StartLocalApiAsync(socket, agent, logger, stop.Token);

@@ -107,6 +107,29 @@ internal sealed partial class RelayLinks : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Drops every relay connection and connects the home region again: after this machine's addresses changed, a
+    /// TCP connection bound to a vanished address would hang until its timeout.
+    /// </summary>
+    public void Reconnect()
+    {
+        List<Link> closed;
+        Link? home;
+        lock (_lock)
+        {
+            closed = [.. _links.Values];
+            _links = [];
+            home = _home == 0 ? null : EnsureLocked(_home);
+        }
+
+        foreach (var link in closed)
+        {
+            _ = link.DisposeAsync().AsTask();
+        }
+
+        home?.Client.NotePreferred(true);
+    }
+
     /// <summary>Sends a packet to <paramref name="to"/> through <paramref name="region"/>'s relay (connecting on first use). False when dropped.</summary>
     public bool TrySend(int region, NodePublicKey to, ReadOnlySpan<byte> packet)
     {

@@ -136,4 +136,109 @@ public sealed class PathTests(ITestOutputHelper output)
         Assert.Contains(lines, l => l.StartsWith("pong", StringComparison.Ordinal));
         Assert.Equal("relay", a.PathTo("beta"));
     }
+
+    [TailnetFact]
+    public async Task DirectPathCut_WhileTrafficFlows_FallsBackToRelayWithinSeconds()
+    {
+        await using var lab = await TailnetLab.StartAsync(output);
+        await lab.SetPolicyAsync(OpenPolicy);
+        var a = await lab.AddNodeAsync("alpha");
+        var b = await lab.AddNodeAsync("beta");
+        var ipB = await b.WaitForAddressAsync(Join);
+        await a.WaitForPingAsync(ipB, FirstPacket);
+        await WaitForPathAsync(a, "beta", "direct", TimeSpan.FromSeconds(10));
+
+        // Cut UDP between the two underlays (the relay, over TCP, stays reachable) and keep pinging.
+        a.Namespace.Exec("iptables", "-A", "OUTPUT", "-p", "udp", "-d", b.Underlay, "-j", "DROP").EnsureSuccess("block udp out");
+        a.Namespace.Exec("iptables", "-A", "INPUT", "-p", "udp", "-s", b.Underlay, "-j", "DROP").EnsureSuccess("block udp in");
+        var cut = Stopwatch.StartNew();
+        TimeSpan? recovered = null;
+        while (cut.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            if (a.Ping(ipB, count: 1, waitSeconds: 0.3) && cut.Elapsed > TimeSpan.FromMilliseconds(300))
+            {
+                recovered = cut.Elapsed;
+                break;
+            }
+        }
+
+        lab.Log($"alpha → beta: direct path cut; pings answered again after {recovered?.TotalMilliseconds:F0} ms");
+        Assert.True(recovered is not null, $"no ping reply within 20 s of the cut\n{lab.Logs()}");
+        Assert.True(recovered <= TimeSpan.FromSeconds(10), $"the relay took over only after {recovered!.Value.TotalMilliseconds:F0} ms");
+        Assert.Equal("relay", a.PathTo("beta"));
+    }
+
+    [TailnetFact]
+    public async Task Netcheck_BehindEasyNat_ReportsUdpTheRouterMappingAndRelayLatency()
+    {
+        await using var lab = await TailnetLab.StartAsync(output);
+        var a = await lab.AddNatNodeAsync("alpha", NatKind.Easy);
+        await a.WaitForAddressAsync(Join);
+
+        var result = a.Cli("netcheck", "--json");
+        lab.Log($"alpha (behind easy NAT): meshwire netcheck --json → exit {result.ExitCode}: {result.Output.Trim()}");
+        Assert.True(result.ExitCode == 0, $"netcheck: {result.Error}{result.Output}");
+        using var doc = JsonDocument.Parse(result.Output);
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("udp").GetBoolean());
+        var mapped = IPEndPoint.Parse(root.GetProperty("mappedV4").GetString()!);
+        Assert.StartsWith(TailnetLab.Subnet + ".", mapped.Address.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(a.Underlay, mapped.Address.ToString());
+        Assert.Equal("lab", root.GetProperty("preferredRelayRegion").GetString());
+        Assert.True(root.GetProperty("relayLatencyMs").TryGetProperty("lab", out _));
+
+        var human = a.Cli("netcheck");
+        lab.Log($"alpha: meshwire netcheck →\n{human.Output.Trim()}");
+        Assert.Equal(0, human.ExitCode);
+    }
+
+    [TailnetFact]
+    public async Task Roaming_NodeAddressChanges_TunnelRecoversWithoutUserAction()
+    {
+        await using var lab = await TailnetLab.StartAsync(output);
+        await lab.SetPolicyAsync(OpenPolicy);
+        var a = await lab.AddNodeAsync("alpha");
+        var b = await lab.AddNodeAsync("beta");
+        var (ipA, ipB) = (await a.WaitForAddressAsync(Join), await b.WaitForAddressAsync(Join));
+        await a.WaitForPingAsync(ipB, FirstPacket);
+        await WaitForPathAsync(b, "alpha", "direct", TimeSpan.FromSeconds(10));
+
+        // Alpha moves to another address on the same network (a new DHCP lease, another Wi-Fi).
+        var moved = $"{TailnetLab.Subnet}.250";
+        // (Old one first: deleting a primary address also deletes the secondaries of its subnet.)
+        a.Namespace.Exec("ip", "addr", "del", $"{a.Underlay}/24", "dev", "eth0").EnsureSuccess("old address gone");
+        a.Namespace.Exec("ip", "addr", "add", $"{moved}/24", "dev", "eth0").EnsureSuccess("new address");
+        var clock = Stopwatch.StartNew();
+        TimeSpan? recovered = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            if (b.Ping(ipA, count: 1, waitSeconds: 0.3) && a.Ping(ipB, count: 1, waitSeconds: 0.3))
+            {
+                recovered = clock.Elapsed;
+                break;
+            }
+        }
+
+        lab.Log($"alpha moved to {moved}: traffic both ways again after {recovered?.TotalMilliseconds:F0} ms; beta's path to alpha: {b.PathTo("alpha")}");
+        Assert.True(recovered is not null && recovered <= TimeSpan.FromSeconds(10), $"no traffic within 10 s of the move\n{lab.Logs()}");
+    }
+
+    private static async Task WaitForPathAsync(TailnetNode node, string peer, string kind, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        string? path = null;
+        while (clock.Elapsed < timeout)
+        {
+            path = node.PathTo(peer);
+            if (path == kind)
+            {
+                return;
+            }
+
+            node.Ping(IPAddress.Loopback, count: 1, waitSeconds: 0.1);
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"{node.Name}'s path to {peer} is {path}, not {kind}, after {timeout.TotalSeconds} s");
+    }
 }
