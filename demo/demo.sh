@@ -234,6 +234,10 @@ say "pinging between the nodes over the tailnet"
 ping_pair alpha beta
 ping_pair beta gamma
 ping_pair gamma alpha
+if [ $HAVE_CLI = 1 ]; then
+    say "meshwire ping, on alpha: each reply and the path it took (relayed first, direct once discovery proves a path)"
+    ip netns exec "$PREFIX-alpha" "$OUT/meshwire" --socket "$(socket_of alpha)" ping -c 3 gamma | sed 's/^/    /' || true
+fi
 
 cat <<INFO
 
@@ -244,6 +248,7 @@ $(for n in "${NODES[@]}"; do printf '  meshwired %-7s in %s, tailnet %s, state %
 
 Try, in another terminal:
   sudo ip netns exec $PREFIX-alpha $OUT/meshwire --socket $(socket_of alpha) status$([ $HAVE_CLI = 1 ] || echo "    # once the meshwire CLI has landed")
+  sudo ip netns exec $PREFIX-alpha $OUT/meshwire --socket $(socket_of alpha) ping beta      # and: whois IP:PORT, netcheck, ip, --json
   sudo ip netns exec $PREFIX-alpha ping ${IP[beta]}
   sudo ip netns exec $PREFIX-beta bash          # a shell on beta; its tailnet interface is mw-beta
   sudo ip netns exec $HUB curl -s $CONTROL_URL/api/v1/nodes -H 'Authorization: Bearer $APIKEY'
