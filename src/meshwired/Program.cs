@@ -14,7 +14,7 @@ namespace Meshwire.Daemon;
 /// and runs the Agent until SIGTERM or SIGINT. Without --login-server it waits for `meshwire up` (or resumes what
 /// its prefs want); with it, it does an unattended up at every start. Exit codes: 0 stopped cleanly, 1 failed, 2 usage.
 /// </summary>
-internal static class Program
+internal static partial class Program
 {
     private const string Usage =
         "usage: meshwired [--state DIR] [--tun NAME] [--port N] [--socket PATH] [--login-server URL [--authkey KEY] [--hostname NAME]]\n" +
@@ -28,6 +28,9 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // Files and sockets this daemon creates are its own: no window in which the LocalAPI socket or a key file
+        // exists with a group- or world-readable mode before its explicit chmod.
+        _ = Umask(0b000_111_111);
         string state = NodeStateStore.DefaultDirectory;
         string? server = null;
         string? socket = null;
@@ -155,4 +158,7 @@ internal static class Program
             return null;
         }
     }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "umask")]
+    private static partial uint Umask(uint mask);
 }
