@@ -6,57 +6,23 @@ namespace Meshwire.Agent.Tests;
 
 /// <summary>The agent against a real control server on loopback, with a fake engine (no root needed).</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class AgentTests : IAsyncLifetime
+public sealed class AgentTests : AgentLab
 {
-    private readonly List<string> _directories = [];
-    private readonly List<(CancellationTokenSource Stop, Task Run)> _running = [];
-    private ControlHost _control = null!;
-
-    public async Task InitializeAsync() => _control = await ControlHost.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var (stop, run) in _running)
+    private Node Start(string hostname, string? authKey, string endpoint, string? state = null, Uri? server = null) =>
+        StartAgent(state, new AgentOptions
         {
-            await stop.CancelAsync();
-            await run;
-        }
-
-        await _control.DisposeAsync();
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    private sealed record Node(Agent Agent, FakeEngine Engine, FakeInterface Interface, NodeStateStore Store);
-
-    private Node Start(string hostname, string? authKey, string endpoint, string? state = null, Uri? server = null)
-    {
-        state ??= Directory.CreateTempSubdirectory("meshwire-agent").FullName;
-        _directories.Add(state);
-        var store = NodeStateStore.Open(state);
-        var engine = new FakeEngine();
-        var iface = new FakeInterface();
-        var options = new AgentOptions
-        {
-            LoginServer = server ?? _control.Url,
+            LoginServer = server ?? Control.Url,
             AuthKey = authKey,
             Hostname = hostname,
             Endpoints = _ => [endpoint],
-            MinBackoff = TimeSpan.FromMilliseconds(100),
-            MaxBackoff = TimeSpan.FromMilliseconds(400),
-        };
-        var agent = new Agent(store, engine, iface, options, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        _running.Add((stop, Task.Run(() => agent.RunAsync(stop.Token))));
-        return new Node(agent, engine, iface, store);
-    }
+            MinBackoff = FastBackoff,
+            MaxBackoff = MaxFastBackoff,
+        });
 
     [Fact]
     public async Task RunAsync_TwoNodesJoin_EachEngineHoldsTheOtherWithItsEndpoint()
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var a = Start("alpha", key, "10.0.0.1:41641");
         var b = Start("beta", key, "10.0.0.2:41641");
 
@@ -77,16 +43,14 @@ public sealed class AgentTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_PeerDeletedByAdmin_DeltaRemovesItFromEngine()
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var a = Start("alpha", key, "10.0.0.1:41641");
         var b = Start("beta", key, "10.0.0.2:41641");
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
 
         // Beta is stopped first so its stream cannot race the deletion.
-        var (stop, run) = _running[1];
-        await stop.CancelAsync();
-        await run;
-        await _control.Server.Service.DeleteNodeAsync(b.Agent.Netmap!.Self.Id);
+        await StopAsync(b);
+        await Control.Server.Service.DeleteNodeAsync(b.Agent.Netmap!.Self.Id);
 
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is null, "beta to leave alpha's engine");
 
@@ -97,17 +61,17 @@ public sealed class AgentTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_ControlGoesAway_KeepsPeersThenReconnects()
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var a = Start("alpha", key, "10.0.0.1:41641");
         var b = Start("beta", key, "10.0.0.2:41641");
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null && a.Agent.Connected, "alpha to see beta");
 
-        await _control.StopAsync();
+        await Control.StopAsync();
         await Eventually.TrueAsync(() => !a.Agent.Connected, "alpha to notice control is gone");
         await Task.Delay(500); // a few failed reconnects
         Assert.NotNull(a.Engine.Peer(b.Store.Keys.NodePublicKey));
 
-        await _control.StartAgainAsync();
+        await Control.StartAgainAsync();
         await Eventually.TrueAsync(() => a.Agent.Connected, "alpha to reconnect");
         Assert.NotNull(a.Engine.Peer(b.Store.Keys.NodePublicKey));
     }
@@ -115,16 +79,12 @@ public sealed class AgentTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_CachedNetmapAndNoControl_AppliesCacheAtOnce()
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var state = Directory.CreateTempSubdirectory("meshwire-agent").FullName;
         var a = Start("alpha", key, "10.0.0.1:41641", state);
         var b = Start("beta", key, "10.0.0.2:41641");
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
-        var (stop, run) = _running[0];
-        await stop.CancelAsync();
-        await run;
-        _running.RemoveAt(0);
-        _directories.Remove(state);
+        await StopAsync(a);
 
         // Same state, control unreachable (nothing listens on port 9 of loopback): the cache alone configures the engine.
         var restarted = Start("alpha", null, "10.0.0.1:41641", state, new Uri("http://127.0.0.1:9/"));
@@ -138,15 +98,11 @@ public sealed class AgentTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_RestartWithOneOffKeySpent_RenewsWithoutIt()
     {
-        var oneOff = await _control.AuthKeyAsync(reusable: false);
+        var oneOff = await Control.AuthKeyAsync(reusable: false);
         var state = Directory.CreateTempSubdirectory("meshwire-agent").FullName;
         var a = Start("alpha", oneOff, "10.0.0.1:41641", state);
         await Eventually.TrueAsync(() => a.Agent.Connected, "alpha to connect");
-        var (stop, run) = _running[0];
-        await stop.CancelAsync();
-        await run;
-        _running.RemoveAt(0);
-        _directories.Remove(state);
+        await StopAsync(a);
 
         // The same (spent) key is passed again, as a service unit would: the agent renews instead of redeeming it.
         var restarted = Start("alpha", oneOff, "10.0.0.1:41641", state);

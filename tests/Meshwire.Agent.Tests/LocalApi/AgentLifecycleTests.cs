@@ -6,74 +6,28 @@ namespace Meshwire.Agent.Tests.LocalApi;
 
 /// <summary>up / down / logout / restart of the agent against a real control server on loopback, with a fake engine.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class AgentLifecycleTests : IAsyncLifetime
+public sealed class AgentLifecycleTests : AgentLab
 {
-    private readonly List<string> _directories = [];
-    private readonly List<(CancellationTokenSource Stop, Task Run)> _running = [];
-    private ControlHost _control = null!;
-
-    public async Task InitializeAsync() => _control = await ControlHost.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var (stop, run) in _running)
-        {
-            await stop.CancelAsync();
-            await run;
-        }
-
-        await _control.DisposeAsync();
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    private sealed record Node(Agent Agent, FakeEngine Engine, FakeInterface Interface, NodeStateStore Store, CancellationTokenSource Stop, Task Run);
-
     /// <summary>An agent without an unattended login server: it waits for up (or resumes what its prefs want).</summary>
-    private Node Start(string? state = null, string hostname = "node", string? authKey = null, bool unattended = false)
-    {
-        state ??= Directory.CreateTempSubdirectory("meshwire-lifecycle").FullName;
-        if (!_directories.Contains(state))
+    private Node Start(string? state = null, string hostname = "node", string? authKey = null, bool unattended = false) =>
+        StartAgent(state, new AgentOptions
         {
-            _directories.Add(state);
-        }
-
-        var store = NodeStateStore.Open(state);
-        var engine = new FakeEngine();
-        var iface = new FakeInterface();
-        var options = new AgentOptions
-        {
-            LoginServer = unattended ? _control.Url : null,
+            LoginServer = unattended ? Control.Url : null,
             AuthKey = authKey,
             Hostname = hostname,
             Endpoints = _ => ["10.0.0.9:41641"],
-            MinBackoff = TimeSpan.FromMilliseconds(100),
-            MaxBackoff = TimeSpan.FromMilliseconds(400),
-        };
-        var agent = new Agent(store, engine, iface, options, NullLogger.Instance);
-        var stop = new CancellationTokenSource();
-        var run = Task.Run(() => agent.RunAsync(stop.Token));
-        _running.Add((stop, run));
-        return new Node(agent, engine, iface, store, stop, run);
-    }
-
-    private async Task StopAsync(Node node)
-    {
-        await node.Stop.CancelAsync();
-        await node.Run;
-        _running.RemoveAll(r => r.Run == node.Run);
-    }
+            MinBackoff = FastBackoff,
+            MaxBackoff = MaxFastBackoff,
+        });
 
     private async Task<(Node A, Node B)> TwoRunningAsync(string? keyA = null)
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var a = Start(hostname: "alpha");
         var b = Start(hostname: "beta");
         await Eventually.TrueAsync(() => a.Agent.State == BackendState.NeedsLogin, "a fresh node to need a login");
-        await a.Agent.UpAsync(new UpRequest { LoginServer = _control.Url, AuthKey = keyA ?? key });
-        await b.Agent.UpAsync(new UpRequest { LoginServer = _control.Url, AuthKey = key });
+        await a.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = keyA ?? key });
+        await b.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = key });
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
         return (a, b);
     }
@@ -88,7 +42,7 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
         Assert.True(prefs.WantRunning);
         Assert.True(prefs.Registered);
         Assert.Null(prefs.AuthKey);
-        Assert.Equal(_control.Url.ToString(), prefs.LoginServer);
+        Assert.Equal(Control.Url.ToString(), prefs.LoginServer);
         Assert.NotEmpty(a.Interface.Current.Addresses);
         var status = NetmapQueries.Status(a.Agent.Snapshot(), ((ILocalBackend)a.Agent).Paths, "test");
         Assert.Equal("beta", Assert.Single(status.Peers).Name);
@@ -117,7 +71,7 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task UpAsync_AfterDown_ResumesWithoutAKey()
     {
-        var oneOff = await _control.AuthKeyAsync(reusable: false);
+        var oneOff = await Control.AuthKeyAsync(reusable: false);
         var (a, b) = await TwoRunningAsync(oneOff);
         await a.Agent.DownAsync();
 
@@ -158,7 +112,7 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
     {
         var a = Start(hostname: "alpha");
 
-        await a.Agent.UpAsync(new UpRequest { LoginServer = _control.Url, AuthKey = "mwauth-nonsense" });
+        await a.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = "mwauth-nonsense" });
 
         await Eventually.TrueAsync(() => a.Agent.State == BackendState.NeedsLogin, $"control to refuse the key (last error: {a.Agent.LastError})");
         Assert.Contains("auth", a.Agent.LastError);
@@ -201,13 +155,13 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task EditPrefsAsync_WantRunningFalseThenTrue_DownThenUp()
     {
-        var (a, b) = await TwoRunningAsync(await _control.AuthKeyAsync("alice@example.com"));
+        var (a, b) = await TwoRunningAsync(await Control.AuthKeyAsync("alice@example.com"));
 
         await a.Agent.EditPrefsAsync(new PrefsEdit { WantRunning = false });
         Assert.Equal(BackendState.Stopped, a.Agent.State);
         Assert.Empty(a.Engine.GetStatus().Peers);
 
-        await _control.Server.Service.SetPolicyAsync("""{"tagOwners": {"tag:web": ["alice@example.com"]}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}""");
+        await Control.Server.Service.SetPolicyAsync("""{"tagOwners": {"tag:web": ["alice@example.com"]}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}""");
         await a.Agent.EditPrefsAsync(new PrefsEdit { WantRunning = true, AdvertiseTags = ["tag:web"] });
         await Eventually.TrueAsync(() => a.Agent.Connected && a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha back");
         Assert.Equal(["tag:web"], a.Store.LoadPrefs().AdvertiseTags);
@@ -228,14 +182,14 @@ public sealed class AgentLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task LocalApi_UpThroughTheSocket_RunningAndStatusShowsThePeer()
     {
-        var key = await _control.AuthKeyAsync();
+        var key = await Control.AuthKeyAsync();
         var b = Start(hostname: "beta");
-        await b.Agent.UpAsync(new UpRequest { LoginServer = _control.Url, AuthKey = key });
+        await b.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = key });
         var a = Start(hostname: "alpha");
         await using var host = await Meshwire.LocalApiTesting.LocalApiHost.StartAsync(a.Agent);
         using var client = new LocalApiClient(host.SocketPath);
 
-        var up = await client.UpAsync(new UpBody { LoginServer = _control.Url.ToString(), AuthKey = key, Hostname = "alpha" });
+        var up = await client.UpAsync(new UpBody { LoginServer = Control.Url.ToString(), AuthKey = key, Hostname = "alpha" });
         Assert.Equal("Running", up.BackendState);
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
 
