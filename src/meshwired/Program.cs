@@ -118,6 +118,7 @@ internal static partial class Program
                 Endpoints = p => LocalEndpoints.Discover(p, tun),
             };
             var agent = new Meshwire.Agent.Agent(store, engine, new IpRouteConfigurator(tun), options, logger);
+            using var trim = new StartupTrim(agent, TimeProvider.System, logger);
             engine.Gate = agent.Filter;
             await using var router = new PathRouter(engine, store.Keys.NodeKey, store.Keys.DiscoKey, logger);
             engine.Router = router;
