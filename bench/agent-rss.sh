@@ -44,7 +44,7 @@ for _ in $(seq 1 100); do grep -q "listening\|Now listening\|serving" "$STATE/co
 sleep 1
 
 # The peers: registered nodes holding map streams open (they print "ready" once every stream has its map).
-dotnet "$BENCH" control-fanout-clients "$URL" - "$KEY" "$PEERS" never-joins >"$STATE/peers.log" 2>&1 &
+dotnet "$BENCH" control-fanout-clients "$URL" - "$KEY" "$PEERS" - >"$STATE/peers.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do grep -q '^ready' "$STATE/peers.log" && break; sleep 0.1; done
 grep -q '^ready' "$STATE/peers.log" || { echo "agent-rss: the $PEERS peers did not come up" >&2; cat "$STATE/peers.log" >&2; exit 1; }

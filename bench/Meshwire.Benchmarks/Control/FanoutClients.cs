@@ -11,7 +11,7 @@ namespace Meshwire.Benchmarks.Control;
 /// not fit one process's open-file limit). Registers N nodes over the real control channel, opens N map streams,
 /// prints "ready"; then records, per stream, the monotonic time (Stopwatch, CLOCK_MONOTONIC: comparable across
 /// processes) at which the delta carrying the joining node arrived, and prints "done" with the spread.
-/// Args: URL SERVERKEY|- AUTHKEY N JOINERNAME. Also used by bench/agent-rss.sh to hold N online peers.
+/// Args: URL SERVERKEY|- AUTHKEY N JOINERNAME|- ("-": no joiner, hold the streams until stopped). Also used by bench/agent-rss.sh to hold N online peers.
 /// </summary>
 internal static class FanoutClients
 {
@@ -100,6 +100,13 @@ internal static class FanoutClients
 
         await allReady.Task.WaitAsync(TimeSpan.FromSeconds(150));
         Console.WriteLine("ready");
+        if (joiner == "-")
+        {
+            // No joiner: hold the streams open (online peers for bench/agent-rss.sh) until this process is stopped.
+            Console.Out.Flush();
+            await Task.Delay(Timeout.Infinite);
+        }
+
         await allDelivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
         Array.Sort(delivered);
         Console.WriteLine($"done {delivered[0]} {delivered[n / 2]} {delivered[(int)(n * 0.99)]} {delivered[^1]}");
