@@ -169,11 +169,19 @@ public sealed class PathTests(ITestOutputHelper output)
     }
 
     [TailnetFact]
-    public async Task Netcheck_BehindEasyNat_ReportsUdpTheRouterMappingAndRelayLatency()
+    public async Task Netcheck_BehindEasyAndHardNat_ReportsUdpMappingKindAndRelayLatency()
     {
         await using var lab = await TailnetLab.StartAsync(output);
+        var stunServers = TailnetLab.HasCoturn ? 2 : 1;
+        if (TailnetLab.HasCoturn)
+        {
+            await lab.StartSecondStunAsync();
+        }
+
         var a = await lab.AddNatNodeAsync("alpha", NatKind.Easy);
+        var b = await lab.AddNatNodeAsync("beta", NatKind.Hard);
         await a.WaitForAddressAsync(Join);
+        await b.WaitForAddressAsync(Join);
 
         var result = a.Cli("netcheck", "--json");
         lab.Log($"alpha (behind easy NAT): meshwire netcheck --json → exit {result.ExitCode}: {result.Output.Trim()}");
@@ -186,6 +194,15 @@ public sealed class PathTests(ITestOutputHelper output)
         Assert.NotEqual(a.Underlay, mapped.Address.ToString());
         Assert.Equal("lab", root.GetProperty("preferredRelayRegion").GetString());
         Assert.True(root.GetProperty("relayLatencyMs").TryGetProperty("lab", out _));
+        if (stunServers == 2)
+        {
+            // MASQUERADE keeps one public port for every destination; --random-fully picks one per destination.
+            Assert.True(root.GetProperty("endpointIndependentMapping").GetBoolean(), "easy NAT: endpoint-independent mapping");
+            var hard = b.Cli("netcheck", "--json");
+            lab.Log($"beta (behind hard NAT): meshwire netcheck --json → exit {hard.ExitCode}: {hard.Output.Trim()}");
+            using var hardDoc = JsonDocument.Parse(hard.Output);
+            Assert.False(hardDoc.RootElement.GetProperty("endpointIndependentMapping").GetBoolean(), "hard NAT: mapping depends on the destination");
+        }
 
         var human = a.Cli("netcheck");
         lab.Log($"alpha: meshwire netcheck →\n{human.Output.Trim()}");

@@ -207,6 +207,7 @@ internal sealed partial class TailnetLab : IAsyncDisposable
         }
 
         _nodes.Clear();
+        SecondStun?.Dispose();
         Relay?.Dispose();
         Control?.Dispose();
         _http?.Dispose();
