@@ -81,7 +81,7 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
         _relays.SetMap(view.RelayMap);
         if (_relays.Home == 0 && view.RelayMap.Regions.Count > 0)
         {
-            // Relayed first: any region at once, the closest one once measured (HomeRelayProbe).
+            // Relayed first: any region at once; the closest one once measured (RefreshAsync: netcheck, HomeRelaySelector).
             _relays.SetHome(view.RelayMap.Regions[0].RegionId);
         }
 
