@@ -25,6 +25,8 @@ public static class ControlProgram
           nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
           apikeys create [--expiry SECONDS]
           policy get | policy set FILE | policy check FILE | policy explain SRC DST:PORT [--proto tcp]
+          relays list | relays set FILE   (FILE: a JSON array of {regionId, regionCode, regionName, hostName, ipv4, ipv6,
+                                           port, stunPort, insecureHttp}, the body of PUT /api/v1/relays)
         --state defaults to $MESHWIRE_CONTROL_STATE or /var/lib/meshwire-control; --db takes postgres://user:pass@host:port/db.
         """;
 
@@ -44,6 +46,12 @@ public static class ControlProgram
             {
                 errors.WriteLine(Usage);
                 return ExitUsage;
+            }
+
+            if (rest[0] is "-h" or "--help" or "help")
+            {
+                output.WriteLine(Usage);
+                return ExitOk;
             }
 
             var verb = rest[0];
@@ -78,7 +86,7 @@ public static class ControlProgram
             errors.WriteLine(Usage);
             return ExitUsage;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or JsonException)
         {
             errors.WriteLine($"meshwire-control: {e.Message}");
             return ExitFailed;
@@ -145,6 +153,13 @@ public static class ControlProgram
                 var explained = await admin.ExplainAsync(rest[0], rest[1], protocol);
                 Print(output, json, explained, e => e.Message);
                 return explained.Allowed ? ExitOk : ExitFailed;
+            case ("relays", "list"):
+                return PrintList(output, json, await admin.ListRelaysAsync(), r =>
+                    $"region {r.RegionId,-3} {r.RegionCode,-8} {r.HostName,-24} {r.IPv4 ?? r.IPv6 ?? "",-15} port {r.Port} stun {r.StunPort}{(r.InsecureHttp ? " plain-http" : "")}");
+            case ("relays", "set"):
+                var relays = JsonSerializer.Deserialize<List<RelayInfo>>(File.ReadAllText(One(rest, "FILE")), CliJson.Options)
+                    ?? throw new UsageException("relays set FILE: the file holds no JSON array");
+                return PrintList(output, json, await admin.SetRelaysAsync(relays), r => $"region {r.RegionId} {r.RegionCode}: {r.HostName}");
             default:
                 throw new UsageException($"unknown verb \"{verb} {sub}\"");
         }

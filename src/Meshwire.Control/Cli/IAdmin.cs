@@ -40,6 +40,10 @@ internal interface IAdmin : IAsyncDisposable
 
     Task<ExplainInfo> ExplainAsync(string source, string destination, string protocol);
 
+    Task<IReadOnlyList<RelayInfo>> ListRelaysAsync();
+
+    Task<IReadOnlyList<RelayInfo>> SetRelaysAsync(IReadOnlyList<RelayInfo> relays);
+
     static async Task<IAdmin> OpenAsync(ControlOptions options)
     {
         var socket = Path.Combine(options.StateDirectory, "control.sock");
@@ -87,6 +91,10 @@ internal sealed class LocalAdmin(ControlService service) : IAdmin
     public Task<PolicyInfo> SetPolicyAsync(string text) => service.SetPolicyAsync(text);
 
     public Task<ExplainInfo> ExplainAsync(string source, string destination, string protocol) => Task.FromResult(service.Explain(source, destination, protocol));
+
+    public Task<IReadOnlyList<RelayInfo>> ListRelaysAsync() => service.ListRelaysAsync();
+
+    public Task<IReadOnlyList<RelayInfo>> SetRelaysAsync(IReadOnlyList<RelayInfo> relays) => service.SetRelaysAsync(relays);
 
     public ValueTask DisposeAsync() => service.DisposeAsync();
 }
@@ -150,6 +158,10 @@ internal sealed class SocketAdmin : IAdmin
 
     public Task<ExplainInfo> ExplainAsync(string source, string destination, string protocol) =>
         SendAsync<ExplainInfo>(HttpMethod.Post, "policy/explain", new ExplainRequest(source, destination, protocol));
+
+    public async Task<IReadOnlyList<RelayInfo>> ListRelaysAsync() => await SendAsync<List<RelayInfo>>(HttpMethod.Get, "relays");
+
+    public async Task<IReadOnlyList<RelayInfo>> SetRelaysAsync(IReadOnlyList<RelayInfo> relays) => await SendAsync<List<RelayInfo>>(HttpMethod.Put, "relays", relays);
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body = null)
     {
