@@ -181,9 +181,11 @@ public sealed partial class ControlService
                 }
 
                 var updated = ToState(row) with { Online = old?.Online ?? _tailnet.HasStreams(id) };
+
+                // Also when memory knew the node: a map request may have put it there without marking its address.
+                _addresses.MarkUsed(updated.IPv4);
                 if (old is null)
                 {
-                    _addresses.MarkUsed(updated.IPv4);
                     _tailnet.Apply(null, updated);
                 }
                 else if (!SameInMaps(old, updated))
