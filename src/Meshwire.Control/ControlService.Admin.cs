@@ -260,7 +260,12 @@ public sealed partial class ControlService
             db.Relays.AddRange(rows);
             await db.SaveChangesAsync(cancellationToken);
             var map = BuildRelayMap(rows);
-            after.Add(() => _tailnet.SetRelayMap(map));
+            var signature = RelaySignature(rows);
+            after.Add(() =>
+            {
+                _relaySignature = signature;
+                _tailnet.SetRelayMap(map);
+            });
             return relays;
         }, cancellationToken);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Meshwire.Control.Data;
 using Meshwire.Control.Hosting;
+using Meshwire.Control.Replication;
 using Meshwire.Control.State;
 using Meshwire.Core;
 using Meshwire.Policy.Parsing;
@@ -106,6 +107,7 @@ public sealed partial class ControlService : IAsyncDisposable
 
         _addresses.ResumeAfterHighest();
         var relays = await db.Relays.AsNoTracking().ToListAsync(cancellationToken);
+        _relaySignature = RelaySignature(relays);
         _tailnet = new Tailnet(PolicyParser.Parse(_policyText), nodes, BuildRelayMap(relays), new DnsConfig { Suffix = _options.DnsSuffix }, _options.Time);
     }
 
@@ -163,6 +165,13 @@ public sealed partial class ControlService : IAsyncDisposable
             {
                 await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
                 result = await work(db, after);
+                if (_database.Kind == DatabaseKind.Postgres && !db.Changes.IsEmpty)
+                {
+                    // Inside the transaction: PostgreSQL delivers it on commit, and never for a rollback.
+                    var payload = db.Changes.ToPayload(ReplicaId);
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ChangeListener.Channel}, {payload})", cancellationToken);
+                }
+
                 await transaction.CommitAsync(cancellationToken);
             }
 
@@ -179,9 +188,9 @@ public sealed partial class ControlService : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await StopReplicaSyncAsync();
         _write.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

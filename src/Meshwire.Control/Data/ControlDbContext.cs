@@ -1,3 +1,4 @@
+using Meshwire.Control.Replication;
 using Microsoft.EntityFrameworkCore;
 
 namespace Meshwire.Control.Data;
@@ -18,6 +19,52 @@ internal sealed class ControlDbContext(DbContextOptions<ControlDbContext> option
     public DbSet<RelayRow> Relays => Set<RelayRow>();
 
     public DbSet<SchemaVersionRow> SchemaVersions => Set<SchemaVersionRow>();
+
+    /// <summary>
+    /// What this context's saves changed, recorded from the change tracker as each save starts (so every write path
+    /// is covered without naming its changes by hand); the write sends it to the other replicas.
+    /// </summary>
+    public ChangeSet Changes { get; } = new();
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        RecordChanges();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        RecordChanges();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    private void RecordChanges()
+    {
+        ChangeTracker.DetectChanges();
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.State is not (EntityState.Added or EntityState.Modified or EntityState.Deleted))
+            {
+                continue;
+            }
+
+            switch (entry.Entity)
+            {
+                case NodeRow node:
+                    Changes.Nodes.Add(node.StableId);
+                    break;
+                case PolicyRow:
+                    Changes.Policy = true;
+                    break;
+                case RelayRow:
+                    Changes.Relays = true;
+                    break;
+                case UserRow:
+                    Changes.Users = true;
+                    break;
+            }
+        }
+    }
 
     protected override void OnModelCreating(ModelBuilder model)
     {

@@ -86,6 +86,7 @@ public sealed class ControlServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        service.StartReplicaSync(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Meshwire.Control.Replicas"));
         app.Use(async (context, next) =>
         {
             try
