@@ -52,12 +52,15 @@ internal sealed class TestServer : IAsyncDisposable
         return (await Service.CreateAuthKeyAsync(new CreateAuthKeyRequest(user, reusable, Tags: tags))).Key!;
     }
 
-    /// <summary>A node: machine key, node key, disco key, connected and registered.</summary>
-    public async Task<TestNode> JoinAsync(string hostname, string? authKey = null)
+    /// <summary>
+    /// A node: machine key, node key, disco key, connected and registered. Its client runs on the real clock (it
+    /// never rekeys within a test) unless <paramref name="clientTime"/> is given (pass <see cref="Time"/>).
+    /// </summary>
+    public async Task<TestNode> JoinAsync(string hostname, string? authKey = null, TimeProvider? clientTime = null, MachinePrivateKey? machineKey = null)
     {
         authKey ??= await AuthKeyAsync();
-        var machine = ControlClient.GenerateMachineKey();
-        var client = await ControlClient.ConnectAsync(Url, machine);
+        var machine = machineKey ?? ControlClient.GenerateMachineKey();
+        var client = await ControlClient.ConnectAsync(Url, machine, time: clientTime);
         var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
         var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, AuthKey = authKey });
         return new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result);
@@ -120,6 +123,9 @@ internal sealed class StreamWatcher : IAsyncDisposable
     public List<ControlMessage> Messages { get; } = [];
 
     public ControlProtocolException? Error { get; private set; }
+
+    /// <summary>Completes when the stream has ended (the channel closed, an error, or disposal).</summary>
+    public Task Completion => _loop;
 
     public NetmapView? View => _view;
 

@@ -16,10 +16,18 @@ public static class ChannelConstants
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Keypairs are rejected after REJECT_AFTER_TIME (whitepaper 6.1, 180 s); the server ends a channel before that
-    /// and the client opens a new one (its stream restarts with a full map).
+    /// Keypairs are rejected after REJECT_AFTER_TIME (whitepaper 6.1, 180 s); the server ends a channel whose keys
+    /// are this old (counted from the last handshake on the channel, the first or a rekey), and the node then opens
+    /// a new one (its stream restarts with a full map). A node that rekeys in time keeps its channel.
     /// </summary>
     public static readonly TimeSpan ChannelLifetime = TimeSpan.FromSeconds(170);
+
+    /// <summary>
+    /// The node sends a new handshake initiation on the open channel once its keys are this old (REKEY_AFTER_TIME,
+    /// whitepaper 6.1), leaving 50 s before <see cref="ChannelLifetime"/> for the response. The WebSocket is
+    /// reliable, so an initiation is sent once per keypair (no REKEY_TIMEOUT retries); a refused one closes the channel.
+    /// </summary>
+    public static readonly TimeSpan RekeyAfterTime = TimeSpan.FromSeconds(120);
 
     /// <summary>Largest plaintext a server sends in one frame (a full map of a large tailnet).</summary>
     public const int MaxServerMessage = 64 << 20;

@@ -20,21 +20,38 @@ public sealed class ControlProtocolException(string code, string message) : Exce
 /// server's machine key is pinned when given, else fetched from GET /control/v1/key (trust on first use: the
 /// caller should store it). One request at a time; after <see cref="StreamMapAsync"/> starts, the channel carries
 /// the stream and further <see cref="UpdateAsync"/> calls only send.
-/// A channel lives at most <see cref="ChannelConstants.ChannelLifetime"/>; the stream then ends and the caller
-/// reconnects (the new stream starts with a full map).
+/// The channel's keys are renewed in place: after <see cref="ChannelConstants.RekeyAfterTime"/> (on the given
+/// TimeProvider) the client sends a new handshake initiation on the channel and switches its keys when whoever is
+/// reading (a request, <see cref="WaitForLoginAsync"/> or the stream) meets the response, so a stream goes on without
+/// a new full map. A channel idle for longer than <see cref="ChannelConstants.ChannelLifetime"/> after a rekey started
+/// (nobody reading the response) is closed by the server; the caller then reconnects.
 /// </summary>
 public sealed class ControlClient : IAsyncDisposable
 {
     private readonly ClientWebSocket _socket;
     private readonly SecureFrames _frames;
 
-    private ControlClient(ClientWebSocket socket, SecureFrames frames, MachinePublicKey serverKey, MachinePublicKey machineKey)
+    // The handshake of the channel, kept for rekeys; guarded by locking it (the timer creates initiations, the reader
+    // consumes responses).
+    private readonly Handshake _handshake;
+    private readonly TimeProvider _time;
+    private readonly ITimer _rekeyTimer;
+
+    private ControlClient(ClientWebSocket socket, SecureFrames frames, Handshake handshake, TimeProvider time, MachinePublicKey serverKey, MachinePublicKey machineKey)
     {
         _socket = socket;
         _frames = frames;
+        _handshake = handshake;
+        _time = time;
         ServerKey = serverKey;
         MachineKey = machineKey;
+        _rekeyTimer = time.CreateTimer(static state => ((ControlClient)state!).OnRekeyDue(), this, ChannelConstants.RekeyAfterTime, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>How many times the channel's keys were renewed.</summary>
+    internal int KeyGeneration => _frames.Generation;
+
+    internal SecureFrames Frames => _frames;
 
     public MachinePublicKey ServerKey { get; }
 
@@ -98,7 +115,7 @@ public sealed class ControlClient : IAsyncDisposable
             }
 
             var frames = new SecureFrames(socket, keys, time, ChannelConstants.MaxServerMessage);
-            return new ControlClient(socket, frames, pinned, new MachinePublicKey(local.PublicKey.Value));
+            return new ControlClient(socket, frames, handshake, time, pinned, new MachinePublicKey(local.PublicKey.Value));
         }
         catch
         {
@@ -117,8 +134,8 @@ public sealed class ControlClient : IAsyncDisposable
     /// <summary>
     /// After <see cref="RegisterAsync"/> returned an <see cref="RegisterResult.AuthUrl"/>: waits until the user has
     /// logged in through that URL and returns the register-result the server then pushes (authorized, or needing
-    /// approval). Nothing else may be sent on the channel meanwhile. If the channel ends first (its lifetime is
-    /// <see cref="ChannelConstants.ChannelLifetime"/>), this throws; reconnect and register again: the server answers
+    /// approval). Nothing else may be sent on the channel meanwhile (rekeys go on: this read meets their responses).
+    /// If the channel ends first, this throws; reconnect and register again: the server answers
     /// with the same URL while the login is pending, or with the node once it completed.
     /// </summary>
     public async Task<RegisterResult> WaitForLoginAsync(CancellationToken cancellationToken = default) =>
@@ -172,15 +189,74 @@ public sealed class ControlClient : IAsyncDisposable
     public Task<RegisterResult> LogoutAsync(NodePublicKey nodeKey, string hostname, CancellationToken cancellationToken = default) =>
         RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, Logout = true }, cancellationToken);
 
-    private async Task<ControlMessage?> ReceiveAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a new handshake initiation on the open channel (what the rekey timer does). The keys switch when a
+    /// reader meets the server's response.
+    /// </summary>
+    internal async Task RekeyAsync(CancellationToken cancellationToken = default)
     {
-        var (message, error, detail) = await _frames.ReceiveAsync(cancellationToken);
-        if (error is not null)
+        var initiation = new byte[MessageSize.Initiation];
+        lock (_handshake)
         {
-            throw new ControlProtocolException(error, detail ?? error);
+            uint index;
+            do
+            {
+                index = (uint)Random.Shared.Next(1, int.MaxValue);
+            }
+            while (index == _frames.LocalIndex);
+
+            if (!_handshake.TryCreateInitiation(index, _time.GetUtcNow(), _time.GetElapsedTime(0), initiation))
+            {
+                throw new ControlProtocolException(ErrorCodes.BadRequest, "cannot create a handshake initiation");
+            }
         }
 
-        return message;
+        await _frames.SendHandshakeAsync(initiation, cancellationToken);
+    }
+
+    private void OnRekeyDue() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await RekeyAsync();
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or ControlProtocolException)
+        {
+            // The channel is gone or going; the server closes one whose keys age out and the caller reconnects.
+        }
+    });
+
+    private async Task<ControlMessage?> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var frame = await _frames.ReceiveAsync(cancellationToken);
+            if (frame.Error is not null)
+            {
+                throw new ControlProtocolException(frame.Error, frame.Detail ?? frame.Error);
+            }
+
+            if (frame.Handshake.IsEmpty)
+            {
+                return frame.Message;
+            }
+
+            SessionKeys keys = default;
+            var consumed = false;
+            lock (_handshake)
+            {
+                consumed = frame.Handshake.Length == MessageSize.Response && frame.Handshake.Span[0] == MessageType.Response
+                    && _handshake.TryConsumeResponse(frame.Handshake.Span, out keys);
+            }
+
+            if (!consumed)
+            {
+                throw new ControlProtocolException(ErrorCodes.Unauthorized, "the server sent a handshake message that answers no rekey of ours");
+            }
+
+            await _frames.InstallAsync(keys, ReadOnlyMemory<byte>.Empty, cancellationToken);
+            _rekeyTimer.Change(ChannelConstants.RekeyAfterTime, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private static T Expect<T>(ControlMessage? message)
@@ -194,6 +270,7 @@ public sealed class ControlClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _rekeyTimer.Dispose();
         if (_socket.State == WebSocketState.Open)
         {
             try

@@ -18,6 +18,9 @@ namespace Meshwire.Control.Channel;
 /// Frames from the node: register (answered with register-result or error) and map (answered with map-full; with
 /// stream=true the channel then carries map-delta and keepalive messages until it ends). Errors in a request are
 /// answered with an error message and change nothing; frames that fail authentication end the channel.
+/// Rekey: a handshake initiation on the open channel from the same machine key is answered with a response, and
+/// the channel then seals with the new keys (SecureFrames keeps the old ones for receiving until the node switches).
+/// The channel ends ChannelLifetime after its last handshake; an initiation that fails any check ends it at once.
 /// </summary>
 internal sealed partial class ChannelHandler(ControlService service, ServerIdentity identity, ILogger<ChannelHandler> logger)
 {
@@ -42,7 +45,10 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         });
         var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-        lifetime.CancelAfter(ChannelConstants.ChannelLifetime);
+
+        // Keys age out: the channel ends ChannelLifetime after its last handshake (on the service clock); a rekey
+        // moves the deadline.
+        using var keysExpire = service.Time.CreateTimer(static state => CancelQuietly((CancellationTokenSource)state!), lifetime, ChannelConstants.ChannelLifetime, Timeout.InfiniteTimeSpan);
         try
         {
             var session = await HandshakeAsync(socket, lifetime.Token);
@@ -53,7 +59,13 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
             }
 
             using var frames = new SecureFrames(socket, session.Value.Keys, service.Time, service.Options.MaxRequestBytes);
-            await RunAsync(frames, session.Value.Machine, lifetime.Token);
+            var refused = await RunAsync(frames, session.Value.Machine, keysExpire, lifetime.Token);
+            if (refused is not null)
+            {
+                await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, refused);
+                return;
+            }
+
             await CloseAsync(socket, WebSocketCloseStatus.NormalClosure, "channel lifetime reached; reconnect");
         }
         catch (OperationCanceledException)
@@ -63,6 +75,20 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         catch (WebSocketException)
         {
             // The node went away.
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        // Not Cancel(): a fake clock fires timers on the thread that advances it, and cancellation callbacks must
+        // not run there.
+        try
+        {
+            _ = source.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The channel ended first.
         }
     }
 
@@ -92,37 +118,66 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
             }
         }
 
-        var initiation = buffer.AsSpan(0, total);
-        if (total != MessageSize.Initiation || !identity.Cookies.CheckMac1(initiation) || !InitiationReader.TryConsume(identity.Local, initiation, out var consumed))
+        var response = new byte[MessageSize.Response];
+        var machine = Respond(buffer.AsSpan(0, total), expected: null, localIndexInUse: 0, response, out var keys);
+        if (machine is null)
+        {
+            return null;
+        }
+
+        await socket.SendAsync(response, WebSocketMessageType.Binary, true, cancellationToken);
+        return (machine.Value, keys);
+    }
+
+    /// <summary>
+    /// Checks an initiation (size, MAC1, decryption, for a rekey the channel's machine key, then the replay and rate
+    /// rules of that machine's handshake) and writes the response. Returns the initiator's machine key, or null.
+    /// </summary>
+    private MachinePublicKey? Respond(ReadOnlySpan<byte> initiation, MachinePublicKey? expected, uint localIndexInUse, Span<byte> response, out SessionKeys keys)
+    {
+        keys = default;
+        if (initiation.Length != MessageSize.Initiation || initiation[0] != MessageType.Initiation
+            || !identity.Cookies.CheckMac1(initiation) || !InitiationReader.TryConsume(identity.Local, initiation, out var consumed))
         {
             Log.HandshakeRejected(logger, "bad initiation");
             return null;
         }
 
         var machine = new MachinePublicKey(consumed!.InitiatorStatic.Value);
+        if (expected is { } channelMachine && machine != channelMachine)
+        {
+            Log.HandshakeRejected(logger, "rekey with another machine key");
+            return null;
+        }
+
         if (_handshakes.Count > MaxRememberedMachines)
         {
             _handshakes.Clear();
         }
 
         var handshake = _handshakes.GetOrAdd(machine, m => new Handshake(identity.Local, new NodePublicKey(m.Value), PresharedKey.None));
-        var response = new byte[MessageSize.Response];
-        SessionKeys keys;
+        uint index;
+        do
+        {
+            index = (uint)Random.Shared.Next(1, int.MaxValue);
+        }
+        while (index == localIndexInUse);
+
         lock (handshake)
         {
             var now = TimeSpan.FromTicks(service.Time.GetTimestamp() * TimeSpan.TicksPerSecond / service.Time.TimestampFrequency);
-            if (!handshake.TryAccept(consumed, now) || !handshake.TryCreateResponse((uint)Random.Shared.Next(1, int.MaxValue), now, response, out keys))
+            if (!handshake.TryAccept(consumed, now) || !handshake.TryCreateResponse(index, now, response, out keys))
             {
                 Log.HandshakeRejected(logger, "replayed or flooding initiation");
                 return null;
             }
         }
 
-        await socket.SendAsync(response, WebSocketMessageType.Binary, true, cancellationToken);
-        return (machine, keys);
+        return machine;
     }
 
-    private async Task RunAsync(SecureFrames frames, MachinePublicKey machine, CancellationToken cancellationToken)
+    /// <summary>Serves the channel's frames; returns why the channel is refused (a failed rekey), or null.</summary>
+    private async Task<string?> RunAsync(SecureFrames frames, MachinePublicKey machine, ITimer keysExpire, CancellationToken cancellationToken)
     {
         Task? streaming = null;
         Task? loginWait = null;
@@ -131,18 +186,35 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var (message, error, detail) = await frames.ReceiveAsync(cancellationToken);
-                if (message is null && error is null)
+                var frame = await frames.ReceiveAsync(cancellationToken);
+                if (frame.IsClosed)
                 {
-                    return;
+                    return null;
                 }
 
-                if (error is not null)
+                if (!frame.Handshake.IsEmpty)
                 {
-                    await frames.SendAsync(new ErrorMessage { Code = error, Message = detail ?? error }, cancellationToken);
+                    // Rekey in place: answer, switch our sending keys, and count the keys' age from now.
+                    var response = new byte[MessageSize.Response];
+                    if (Respond(frame.Handshake.Span, machine, frames.LocalIndex, response, out var keys) is null)
+                    {
+                        return "rekey refused";
+                    }
+
+                    // The deadline moves before the response leaves: once the node has the new keys, the old deadline
+                    // must not close the channel.
+                    keysExpire.Change(ChannelConstants.ChannelLifetime, Timeout.InfiniteTimeSpan);
+                    await frames.InstallAsync(keys, response, cancellationToken);
+                    continue;
+                }
+
+                var message = frame.Message;
+                if (frame.Error is { } error)
+                {
+                    await frames.SendAsync(new ErrorMessage { Code = error, Message = frame.Detail ?? error }, cancellationToken);
                     if (error == ErrorCodes.Unauthorized || error == ErrorCodes.TooLarge)
                     {
-                        return;
+                        return null;
                     }
 
                     continue;
@@ -189,6 +261,8 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                     await frames.SendAsync(new ErrorMessage { Code = e.Code, Message = e.Message }, cancellationToken);
                 }
             }
+
+            return null;
         }
         finally
         {
