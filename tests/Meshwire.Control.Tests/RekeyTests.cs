@@ -92,7 +92,9 @@ public sealed class RekeyTests
     public async Task Rekey_RequestSealedWithOldKeysAfterServerSwitched_StillOpens()
     {
         await using var server = await TestServer.StartAsync();
-        var node = await server.JoinAsync("alpha");
+        // The node on the server's fake clock too: its handshake timestamps and the server's rate limit then both move
+        // with Advance, not with however much real time the machine happens to take between the two handshakes.
+        var node = await server.JoinAsync("alpha", clientTime: server.Time);
         server.Time.Advance(TimeSpan.FromSeconds(1)); // past the 20 ms initiation rate limit of the machine's handshake
 
         await node.Client.RekeyAsync();
