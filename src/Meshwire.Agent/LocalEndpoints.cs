@@ -10,9 +10,13 @@ namespace Meshwire.Agent;
 /// </summary>
 public static class LocalEndpoints
 {
-    public static IReadOnlyList<string> Discover(ushort port, string excludeInterface)
+    public static IReadOnlyList<string> Discover(ushort port, string excludeInterface) =>
+        [.. DiscoverEndpoints(port, excludeInterface).Select(e => e.ToString())];
+
+    /// <summary>The same endpoints as values, for the path layer.</summary>
+    public static IReadOnlyList<IPEndPoint> DiscoverEndpoints(ushort port, string excludeInterface)
     {
-        var endpoints = new List<string>();
+        var endpoints = new List<IPEndPoint>();
         foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
         {
             if (nic.Name == excludeInterface || nic.OperationalStatus == OperationalStatus.Down
@@ -30,7 +34,7 @@ public static class LocalEndpoints
                     continue;
                 }
 
-                endpoints.Add(new IPEndPoint(address, port).ToString());
+                endpoints.Add(new IPEndPoint(address, port));
             }
         }
 

@@ -44,14 +44,7 @@ public sealed partial class PathRouter : IPeerPaths
             }
         }
 
-        var endpoints = new List<EndpointAddress>();
-        foreach (var text in LocalEndpoints.Discover(_engine.ListenPort, _engine.InterfaceName))
-        {
-            if (IPEndPoint.TryParse(text, out var parsed))
-            {
-                endpoints.Add(EndpointAddress.FromIPEndPoint(parsed));
-            }
-        }
+        var endpoints = LocalEndpoints.DiscoverEndpoints(_engine.ListenPort, _engine.InterfaceName).Select(EndpointAddress.FromIPEndPoint).ToList();
 
         foreach (var mapped in new[] { report.MappedV4, report.MappedV6 })
         {

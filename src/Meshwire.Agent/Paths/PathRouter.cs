@@ -324,7 +324,7 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
     }
 
     private static EndpointAddress ParseEndpoint(string text) =>
-        System.Net.IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0 ? EndpointAddress.FromIPEndPoint(endpoint) : default;
+        Translation.NetmapTranslator.TryParseEndpoint(text, out var endpoint) ? EndpointAddress.FromIPEndPoint(endpoint) : default;
 
     /// <summary>
     /// One peer as the packet threads see it: the decision published by the timer thread, and what the packet

@@ -26,12 +26,12 @@ internal sealed class StunProber(Action<byte[], EndpointAddress> send, TimeProvi
 
         try
         {
-            var request = new byte[StunMessage.HeaderLength + 8];
-            var length = StunMessage.WriteBindingRequest(request, transaction);
+            var buffer = new byte[StunMessage.HeaderLength + 8];
+            var request = buffer[..StunMessage.WriteBindingRequest(buffer, transaction)];
             var wait = timeout / 3;
             for (var attempt = 0; attempt < 3; attempt++)
             {
-                send(request[..length], server);
+                send(request, server);
                 var done = await Task.WhenAny(pending.Done.Task, Task.Delay(wait, time, cancellationToken));
                 if (done == pending.Done.Task)
                 {

@@ -129,7 +129,7 @@ public static class NetmapTranslator
     {
         foreach (var text in node.Endpoints)
         {
-            if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
+            if (TryParseEndpoint(text, out var endpoint))
             {
                 return endpoint;
             }
@@ -137,6 +137,10 @@ public static class NetmapTranslator
 
         return null;
     }
+
+    /// <summary>A map endpoint ("ip:port", "[v6]:port") with a port; anything else is skipped by its readers.</summary>
+    public static bool TryParseEndpoint(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPEndPoint? endpoint) =>
+        IPEndPoint.TryParse(text, out endpoint) && endpoint.Port != 0;
 
     /// <summary>IPv4 before IPv6, then by address bytes, then by length: a stable order for comparing tables.</summary>
     private sealed class PrefixOrder : IComparer<IPNetwork>
