@@ -28,6 +28,8 @@ public sealed class AgentTests : AgentLab
 
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey)?.Endpoint is not null, "alpha to learn beta's endpoint");
         await Eventually.TrueAsync(() => b.Engine.Peer(a.Store.Keys.NodePublicKey)?.Endpoint is not null, "beta to learn alpha's endpoint");
+        // The map is published (and cached) after the engine took its peers: wait for that last step too.
+        await Eventually.TrueAsync(() => a.Agent.Netmap?.Peers.Count == 1, "alpha's map to be published");
 
         Assert.Equal(IPEndPoint.Parse("10.0.0.2:41641"), a.Engine.Peer(b.Store.Keys.NodePublicKey)!.Endpoint);
         Assert.Equal(a.Store.Keys.NodeKey, a.Engine.GetStatus().PrivateKey);
@@ -47,6 +49,7 @@ public sealed class AgentTests : AgentLab
         var a = Start("alpha", key, "10.0.0.1:41641");
         var b = Start("beta", key, "10.0.0.2:41641");
         await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
+        await Eventually.TrueAsync(() => b.Agent.Netmap is not null, "beta's own map");
 
         // Beta is stopped first so its stream cannot race the deletion.
         await StopAsync(b);

@@ -28,7 +28,9 @@ public sealed class AgentLifecycleTests : AgentLab
         await Eventually.TrueAsync(() => a.Agent.State == BackendState.NeedsLogin, "a fresh node to need a login");
         await a.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = keyA ?? key });
         await b.Agent.UpAsync(new UpRequest { LoginServer = Control.Url, AuthKey = key });
-        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null, "alpha to see beta");
+        // The engine takes a map's peers before the agent publishes the map itself (Agent.Apply), so wait for both.
+        await Eventually.TrueAsync(() => a.Engine.Peer(b.Store.Keys.NodePublicKey) is not null && a.Agent.Netmap?.Peers.Count == 1, "alpha to see beta");
+        await Eventually.TrueAsync(() => b.Agent.Netmap?.Peers.Count == 1, "beta to see alpha");
         return (a, b);
     }
 
