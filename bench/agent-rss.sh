@@ -59,3 +59,11 @@ sleep "$IDLE"
 RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
 HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status")
 echo "| meshwired, $PEERS peers, idle ${IDLE}s | RSS $((RSS / 1024)) MiB | peak RSS $((HWM / 1024)) MiB |"
+# SMAPS=1: where the resident memory is, by mapping (file-backed: the binary and libraries; anonymous: heap, stacks).
+if [ "${SMAPS:-0}" = 1 ]; then
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) } /^Rss:/ { rss[name] += $2 }
+         END { for (n in rss) if (rss[n] >= 256) printf "%8d KiB  %s\n", rss[n], n }' "/proc/$PID/smaps" | sort -rn
+    echo "meshwired's own mappings (permissions, size, resident):"
+    awk -v bin="$OUT/meshwired" '/^[0-9a-f]+-[0-9a-f]+ / { keep = ($6 == bin); perm = $2 } keep && /^Size:/ { size = $2 }
+         keep && /^Rss:/ { printf "  %s %8d KiB %8d KiB\n", perm, size, $2 }' "/proc/$PID/smaps"
+fi

@@ -83,7 +83,7 @@ internal sealed partial class Cli
         }
 
         stdout.WriteLine("Report:");
-        stdout.WriteLine($"  * UDP: {report.Udp}");
+        stdout.WriteLine($"  * UDP: {(report.Udp ? "yes" : "no (no STUN answer: traffic goes through the relays)")}");
         stdout.WriteLine($"  * IPv4: {report.MappedV4 ?? "(no public address seen)"}");
         stdout.WriteLine($"  * IPv6: {report.MappedV6 ?? "(no public address seen)"}");
         stdout.WriteLine($"  * Endpoint-independent mapping: {report.EndpointIndependentMapping switch { true => "yes", false => "no (hard NAT: direct paths are harder)", null => "unknown" }}");

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -16,12 +17,15 @@ internal sealed record VersionsResponse(string Client, VersionResponse? Daemon);
 [JsonSerializable(typeof(VersionsResponse))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
-/// <summary>--json output: the LocalAPI's shapes, indented; one document per line group.</summary>
+/// <summary>
+/// --json output: the LocalAPI's shapes, indented; one document per line group. Printed for a terminal or a script,
+/// never embedded in HTML, so only what JSON itself requires is escaped ("1.0.0+abc", not "1.0.0\u002Babc").
+/// </summary>
 internal static class CliJson
 {
-    public static readonly LocalApiJsonContext Api = new(new JsonSerializerOptions(LocalApiJsonContext.Default.Options) { WriteIndented = true });
+    public static readonly LocalApiJsonContext Api = new(new JsonSerializerOptions(LocalApiJsonContext.Default.Options) { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
-    public static readonly CliJsonContext Cli = new(new JsonSerializerOptions(CliJsonContext.Default.Options) { WriteIndented = true });
+    public static readonly CliJsonContext Cli = new(new JsonSerializerOptions(CliJsonContext.Default.Options) { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     public static void Write<T>(TextWriter writer, T value, JsonTypeInfo<T> type) => writer.WriteLine(JsonSerializer.Serialize(value, type));
 }

@@ -265,6 +265,7 @@ public sealed class CliTests : IAsyncLifetime
         var (code, output, _) = await RunAsync("netcheck");
 
         Assert.Equal(0, code);
+        Assert.Contains("UDP: yes", output);
         Assert.Contains("203.0.113.7:41641", output);
         Assert.Contains("r1: 12ms", output);
     }
@@ -277,6 +278,18 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(0, code);
         Assert.Contains("meshwire ", output);
         Assert.Contains("meshwired ", output);
+    }
+
+    [Fact]
+    public async Task VersionJson_PlusOfTheBuildId_PrintedAsIs()
+    {
+        var (code, output, _) = await RunAsync("version", "--json");
+
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var client = doc.RootElement.GetProperty("client").GetString()!;
+        Assert.Contains($"\"{client}\"", output);
+        Assert.DoesNotContain("\\u00", output);
     }
 
     [Theory]

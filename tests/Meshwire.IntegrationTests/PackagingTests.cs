@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+using Meshwire.IntegrationTests.Lab;
+
+namespace Meshwire.IntegrationTests;
+
+/// <summary>
+/// The systemd units under packaging/systemd start the published programs with flags those programs take: every
+/// `--flag` and the verb of each ExecStart line must appear in the program's own --help, so a renamed flag cannot
+/// leave a unit that fails at boot.
+/// </summary>
+public sealed class PackagingTests
+{
+    public static TheoryData<string> Units() =>
+        new(Directory.GetFiles(Path.Combine(Shell.RepositoryRoot, "packaging", "systemd"), "*.service").Select(Path.GetFileName).Order()!);
+
+    [Theory]
+    [MemberData(nameof(Units))]
+    public void SystemdUnit_ExecStart_UsesOnlyFlagsTheProgramTakes(string unit)
+    {
+        var text = File.ReadAllText(Path.Combine(Shell.RepositoryRoot, "packaging", "systemd", unit));
+        foreach (var section in new[] { "[Unit]", "[Service]", "[Install]" })
+        {
+            Assert.Contains(section, text);
+        }
+
+        var execStart = Assert.Single(text.Split('\n'), l => l.StartsWith("ExecStart=", StringComparison.Ordinal));
+        var words = execStart["ExecStart=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var program = Path.GetFileName(words[0]);
+        Assert.Equal(Path.GetFileNameWithoutExtension(unit), program);
+
+        var help = Shell.Run(TimeSpan.FromSeconds(30), null, Shell.Executable(program), "--help");
+        var usage = help.Output + help.Error;
+        Assert.True(usage.Contains("usage", StringComparison.OrdinalIgnoreCase), $"{program} --help printed no usage: {usage}");
+        foreach (var flag in words.Where(w => w.StartsWith("--", StringComparison.Ordinal)))
+        {
+            Assert.True(FlagPattern(flag).IsMatch(usage), $"{unit}: {program} does not list {flag} in --help:\n{usage}");
+        }
+
+        // A verb (meshwire-control serve) is the first bare word after the global flags and their values.
+        if (program == "meshwire-control")
+        {
+            Assert.Contains("serve", words);
+            Assert.Contains("  serve", usage);
+        }
+    }
+
+    private static Regex FlagPattern(string flag) => new($@"(^|[\s\[|]){Regex.Escape(flag)}($|[\s\]=,])", RegexOptions.Multiline);
+}
