@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Meshwire.Agent.LocalApi;
@@ -40,10 +41,11 @@ public sealed class LocalApiServer : IAsyncDisposable
         socketPath = Path.GetFullPath(socketPath);
         PrepareSocketPath(socketPath);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "meshwired", ContentRootPath = AppContext.BaseDirectory });
-        // The daemon's own flags configure it; no appsettings.json, environment URLs or file watchers.
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        // The empty builder: no configuration sources (the daemon's own flags configure it), no appsettings.json
+        // file watcher, no logging providers, no HTTPS; Kestrel's core and routing are all the LocalAPI needs.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "meshwired", ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
