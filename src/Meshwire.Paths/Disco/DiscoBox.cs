@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Meshwire.Core;
 using NSec.Cryptography;
 
@@ -11,25 +12,27 @@ namespace Meshwire.Paths.Disco;
 /// Each direction has its own key (the sender's public key comes first), so a message cannot be reflected back to its
 /// sender, and a message sealed for one receiver does not open at another.
 /// </summary>
+/// <remarks>
+/// The two keys live in a small array of this box (not in NSec's guarded allocations: one box per peer of the netmap,
+/// see <see cref="DiscoSodium"/>); Dispose erases them, after which Seal throws and TryOpen fails. Single-threaded
+/// like the PathManager that owns it.
+/// </remarks>
 public sealed class DiscoBox : IDisposable
 {
-    private DiscoBox(DiscoPublicKey local, DiscoPublicKey remote, Key seal, Key open)
+    // Seal key, then open key.
+    private readonly byte[] _keys;
+    private bool _disposed;
+
+    private DiscoBox(DiscoPublicKey local, DiscoPublicKey remote, byte[] keys)
     {
         Local = local;
         Remote = remote;
-        SealKey = seal;
-        OpenKey = open;
+        _keys = keys;
     }
 
     public DiscoPublicKey Local { get; }
 
     public DiscoPublicKey Remote { get; }
-
-    internal static AeadAlgorithm Aead { get; } = AeadAlgorithm.XChaCha20Poly1305;
-
-    internal Key SealKey { get; }
-
-    internal Key OpenKey { get; }
 
     /// <summary>Null when <paramref name="remote"/> is not a usable X25519 public key (a low-order point, for instance).</summary>
     public static DiscoBox? TryCreate(DiscoPrivateKey local, DiscoPublicKey remote)
@@ -47,24 +50,36 @@ public sealed class DiscoBox : IDisposable
             return null;
         }
 
-        var seal = Derive(shared, localPublic, remote);
-        var open = Derive(shared, remote, localPublic);
-        return new DiscoBox(localPublic, remote, seal, open);
+        var keys = new byte[2 * DiscoConstants.KeyLength];
+        Derive(shared, localPublic, remote, keys.AsSpan(0, DiscoConstants.KeyLength));
+        Derive(shared, remote, localPublic, keys.AsSpan(DiscoConstants.KeyLength));
+        return new DiscoBox(localPublic, remote, keys);
     }
+
+    /// <summary>XChaCha20-Poly1305 under the seal key (this node to <see cref="Remote"/>); destination = plaintext + tag.</summary>
+    internal void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        DiscoSodium.Seal(_keys.AsSpan(0, DiscoConstants.KeyLength), nonce, associatedData, plaintext, destination);
+    }
+
+    /// <summary>Opens under the open key (<see cref="Remote"/> to this node); false when forged or disposed.</summary>
+    internal bool TryOpen(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> destination) =>
+        !_disposed && DiscoSodium.TryOpen(_keys.AsSpan(DiscoConstants.KeyLength), nonce, associatedData, ciphertext, destination);
 
     public void Dispose()
     {
-        SealKey.Dispose();
-        OpenKey.Dispose();
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_keys);
     }
 
-    private static Key Derive(SharedSecret shared, DiscoPublicKey sender, DiscoPublicKey receiver)
+    private static void Derive(SharedSecret shared, DiscoPublicKey sender, DiscoPublicKey receiver, Span<byte> key)
     {
         var label = DiscoConstants.KdfLabel;
         Span<byte> info = stackalloc byte[label.Length + (2 * DiscoConstants.KeyLength)];
         label.CopyTo(info);
         sender.Value.CopyTo(info[label.Length..]);
         receiver.Value.CopyTo(info[(label.Length + DiscoConstants.KeyLength)..]);
-        return KeyDerivationAlgorithm.HkdfSha256.DeriveKey(shared, default, info, Aead);
+        KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(shared, default, info, key);
     }
 }

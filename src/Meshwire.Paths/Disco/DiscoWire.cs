@@ -82,7 +82,7 @@ public static class DiscoWire
         Span<byte> plaintext = stackalloc byte[DiscoConstants.MaxCallMeMaybePayloadLength];
         plaintext = plaintext[..payloadLength];
         DiscoPayload.Write(message, plaintext);
-        DiscoBox.Aead.Encrypt(box.SealKey, nonce, destination[..DiscoConstants.AssociatedDataLength], plaintext, destination.Slice(DiscoConstants.HeaderLength, payloadLength + DiscoConstants.TagLength));
+        box.Seal(nonce, destination[..DiscoConstants.AssociatedDataLength], plaintext, destination.Slice(DiscoConstants.HeaderLength, payloadLength + DiscoConstants.TagLength));
         written = total;
         return true;
     }
@@ -114,7 +114,7 @@ public static class DiscoWire
         var sealedLength = datagram.Length - DiscoConstants.HeaderLength;
         Span<byte> plaintext = stackalloc byte[DiscoConstants.MaxCallMeMaybePayloadLength];
         plaintext = plaintext[..(sealedLength - DiscoConstants.TagLength)];
-        if (!DiscoBox.Aead.Decrypt(box.OpenKey, NonceOf(datagram), datagram[..DiscoConstants.AssociatedDataLength], datagram[DiscoConstants.HeaderLength..], plaintext))
+        if (!box.TryOpen(NonceOf(datagram), datagram[..DiscoConstants.AssociatedDataLength], datagram[DiscoConstants.HeaderLength..], plaintext))
         {
             return DiscoReadStatus.Forged;
         }

@@ -1,6 +1,7 @@
+using System.Security.Cryptography;
+using Meshwire.WireGuard.Crypto;
 using Meshwire.WireGuard.Noise;
 using Meshwire.WireGuard.Protocol;
-using NSec.Cryptography;
 
 namespace Meshwire.WireGuard.Transport;
 
@@ -13,27 +14,33 @@ namespace Meshwire.WireGuard.Transport;
 /// replay window, and the indices that name the session on the wire.
 /// </summary>
 /// <remarks>
-/// Seal and Open may run concurrently on any number of threads: the counter is reserved atomically, the AEAD is the
-/// stateless libsodium construction behind NSec, and the replay window has its own short lock. Neither allocates nor
-/// throws for any datagram content. Disposing erases both keys; a Seal or Open racing with it fails cleanly.
+/// Seal and Open may run concurrently on any number of threads: the counter is reserved atomically, the AEAD is
+/// libsodium's stateless ChaCha20-Poly1305 (<see cref="Aead"/>), and the replay window has its own short lock. Neither
+/// allocates nor throws for any datagram content. The two keys live in one small pinned array of this keypair, not in
+/// guarded allocations (see <see cref="Sodium"/> for why). Disposing erases them once no Seal or Open is using them; a
+/// Seal or Open that starts after Dispose fails cleanly, so no packet is ever sealed with an erased (all-zero) key.
 /// </remarks>
-public sealed class Keypair : IDisposable
+public sealed unsafe class Keypair : IDisposable
 {
-    private static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
+    private const int SendKeyOffset = 0;
+    private const int ReceiveKeyOffset = Aead.KeyLength;
 
-    private readonly Key _sendKey;
-    private readonly Key _receiveKey;
+    // Send key, then receive key. Pinned, so the address the AEAD reads stays put; erased by Dispose.
+    private readonly byte[] _keys = GC.AllocateUninitializedArray<byte>(2 * Aead.KeyLength, pinned: true);
     private readonly ReplayWindow _replayWindow = new();
 
     // The next counter to hand out; only moves forward, and never past RejectAfterMessages.
     private ulong _sendCounter;
-    private volatile bool _disposed;
+
+    // Dispose and the AEAD calls meet here (both sides use full fences, so one of them sees the other): a call
+    // counts itself in, then checks _disposed; Dispose sets _disposed, then waits for _users to drain before erasing.
+    private int _disposed;
+    private int _users;
 
     public Keypair(in SessionKeys keys, TimeSpan created)
     {
-        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.None };
-        _sendKey = Key.Import(Aead, keys.SendKey.Span, KeyBlobFormat.RawSymmetricKey, in parameters);
-        _receiveKey = Key.Import(Aead, keys.ReceiveKey.Span, KeyBlobFormat.RawSymmetricKey, in parameters);
+        keys.SendKey.Span.CopyTo(_keys.AsSpan(SendKeyOffset, Aead.KeyLength));
+        keys.ReceiveKey.Span.CopyTo(_keys.AsSpan(ReceiveKeyOffset, Aead.KeyLength));
         LocalIndex = keys.LocalIndex;
         RemoteIndex = keys.RemoteIndex;
         IsInitiator = keys.IsInitiator;
@@ -106,26 +113,27 @@ public sealed class Keypair : IDisposable
             throw new ArgumentException($"A {plaintextLength}-byte packet needs a {length}-byte datagram buffer, got {datagram.Length}.", nameof(datagram));
         }
 
-        if (_disposed)
+        if (!TryEnter())
         {
             return 0;
         }
 
-        TransportMessage.WriteHeader(datagram, RemoteIndex, counter);
-        var body = datagram.Slice(TransportMessage.HeaderLength, padded + TransportMessage.TagLength);
-        body[plaintextLength..padded].Clear();
-
-        Span<byte> nonce = stackalloc byte[TransportMessage.NonceLength];
-        TransportMessage.WriteNonce(nonce, counter);
         try
         {
-            // libsodium encrypts in place when plaintext and ciphertext start at the same address.
-            Aead.Encrypt(_sendKey, nonce, ReadOnlySpan<byte>.Empty, body[..padded], body);
+            TransportMessage.WriteHeader(datagram, RemoteIndex, counter);
+            var body = datagram.Slice(TransportMessage.HeaderLength, padded + TransportMessage.TagLength);
+            body[plaintextLength..padded].Clear();
+
+            Span<byte> nonce = stackalloc byte[TransportMessage.NonceLength];
+            TransportMessage.WriteNonce(nonce, counter);
+            fixed (byte* keys = _keys)
+            {
+                Aead.SealInPlace(keys + SendKeyOffset, nonce, body, padded);
+            }
         }
-        catch (ObjectDisposedException)
+        finally
         {
-            // Only reachable when Dispose raced with this call.
-            return 0;
+            Exit();
         }
 
         return length;
@@ -145,7 +153,7 @@ public sealed class Keypair : IDisposable
             return OpenStatus.TooShort;
         }
 
-        if (_disposed || IsExpired(now))
+        if (IsExpired(now) || !TryEnter())
         {
             return OpenStatus.Expired;
         }
@@ -159,11 +167,14 @@ public sealed class Keypair : IDisposable
         bool authentic;
         try
         {
-            authentic = Aead.Decrypt(_receiveKey, nonce, ReadOnlySpan<byte>.Empty, body, body[..length]);
+            fixed (byte* keys = _keys)
+            {
+                authentic = Aead.OpenInPlace(keys + ReceiveKeyOffset, nonce, body);
+            }
         }
-        catch (ObjectDisposedException)
+        finally
         {
-            return OpenStatus.Expired;
+            Exit();
         }
 
         if (!authentic)
@@ -186,10 +197,34 @@ public sealed class Keypair : IDisposable
     /// <summary>Erases both keys. Later Seal returns 0 and Open returns <see cref="OpenStatus.Expired"/>.</summary>
     public void Dispose()
     {
-        _disposed = true;
-        _sendKey.Dispose();
-        _receiveKey.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Calls that counted themselves in before the flag was set finish with the keys intact (one AEAD each).
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _users) != 0)
+        {
+            wait.SpinOnce();
+        }
+
+        CryptographicOperations.ZeroMemory(_keys);
     }
+
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _users);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Interlocked.Decrement(ref _users);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Exit() => Interlocked.Decrement(ref _users);
 
     /// <summary>Test hook: moves the send counter, e.g. next to REKEY_AFTER_MESSAGES.</summary>
     internal void SetSendCounterForTesting(ulong next) => Volatile.Write(ref _sendCounter, next);

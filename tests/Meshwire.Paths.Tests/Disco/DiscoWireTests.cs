@@ -250,6 +250,51 @@ public sealed class DiscoWireTests : IDisposable
         Assert.Null(DiscoBox.TryCreate(_alicePrivate, new DiscoPublicKey(Key32.Zero)));
     }
 
+    [Fact]
+    public void TryWrite_Datagram_OpensWithTheDocumentedKeyDerivationInNSec()
+    {
+        // docs/discovery.md's construction computed independently: X25519, HKDF-SHA256 with the label and both public
+        // keys (sender first), XChaCha20-Poly1305 over bytes 62.. with bytes 0..37 as associated data.
+        var datagram = Seal(Sample("cmm-3"));
+        using var bob = NSec.Cryptography.Key.Import(NSec.Cryptography.KeyAgreementAlgorithm.X25519, _bobPrivate.Value.Span, NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+        var alicePublic = NSec.Cryptography.PublicKey.Import(NSec.Cryptography.KeyAgreementAlgorithm.X25519, DiscoKeys.PublicKeyOf(_alicePrivate).Value.Span, NSec.Cryptography.KeyBlobFormat.RawPublicKey);
+        using var shared = NSec.Cryptography.KeyAgreementAlgorithm.X25519.Agree(bob, alicePublic)!;
+        var info = DiscoConstants.KdfLabel.ToArray().Concat(DiscoKeys.PublicKeyOf(_alicePrivate).Value.Span.ToArray()).Concat(DiscoKeys.PublicKeyOf(_bobPrivate).Value.Span.ToArray()).ToArray();
+        using var key = NSec.Cryptography.KeyDerivationAlgorithm.HkdfSha256.DeriveKey(shared, default, info, NSec.Cryptography.AeadAlgorithm.XChaCha20Poly1305);
+
+        var plaintext = NSec.Cryptography.AeadAlgorithm.XChaCha20Poly1305.Decrypt(key, datagram.AsSpan(38, 24), datagram.AsSpan(0, 38), datagram.AsSpan(62));
+
+        Assert.NotNull(plaintext);
+        Assert.Equal(3, plaintext![0]);
+    }
+
+    [Fact]
+    public void TryRead_AfterTheBoxWasDisposed_Forged()
+    {
+        var datagram = Seal(Sample("ping"));
+        var bob = DiscoBox.TryCreate(_bobPrivate, DiscoKeys.PublicKeyOf(_alicePrivate))!;
+        bob.Dispose();
+
+        Assert.Equal(DiscoReadStatus.Forged, DiscoWire.TryRead(datagram, bob, out _));
+    }
+
+    [Fact]
+    public void TryCreate_ThousandsOfBoxes_AddNoMemoryMappings()
+    {
+        // One box per peer of the netmap: guarded key allocations (an mmap with guard pages each) would exhaust
+        // vm.max_map_count in a tailnet of some thousands of nodes.
+        static int Mappings() => File.ReadAllLines("/proc/self/maps").Length;
+        var peers = Enumerable.Range(0, 2000).Select(_ => DiscoKeys.PublicKeyOf(DiscoKeys.Generate())).ToList();
+        DiscoBox.TryCreate(_alicePrivate, peers[0])!.Dispose();
+        var before = Mappings();
+
+        var boxes = peers.Select(p => DiscoBox.TryCreate(_alicePrivate, p)!).ToList();
+
+        var added = Mappings() - before;
+        Assert.True(added < 200, $"{boxes.Count} boxes added {added} memory mappings");
+        boxes.ForEach(b => b.Dispose());
+    }
+
     private byte[] Seal(in DiscoMessage message)
     {
         var buffer = new byte[DiscoConstants.MaxMessageLength];
@@ -265,7 +310,7 @@ public sealed class DiscoWireTests : IDisposable
         _aliceToBob.Local.Value.CopyTo(datagram.AsSpan(6));
         var nonce = datagram.AsSpan(38, 24);
         System.Security.Cryptography.RandomNumberGenerator.Fill(nonce);
-        DiscoBox.Aead.Encrypt(_aliceToBob.SealKey, nonce, datagram.AsSpan(0, 38), plaintext, datagram.AsSpan(62));
+        _aliceToBob.Seal(nonce, datagram.AsSpan(0, 38), plaintext, datagram.AsSpan(62));
         return datagram;
     }
 

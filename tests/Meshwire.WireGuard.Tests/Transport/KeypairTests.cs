@@ -350,4 +350,70 @@ public sealed class KeypairTests
         Assert.Equal(0, initiator.Seal(1, new byte[64], 10));
         Assert.Equal(OpenStatus.Expired, responder.Open(datagram.AsSpan(0, length), Now, out _));
     }
+
+    [Fact]
+    public void Seal_DisposedWhileSealersRun_EveryDatagramOpensOrIsRefused()
+    {
+        // A datagram sealed after the keys were erased would be sealed with an all-zero key: readable by anyone.
+        // Every datagram a racing sealer got must open with the peer's genuine key, or have been refused (length 0).
+        for (var round = 0; round < 50; round++)
+        {
+            var (initiator, responder) = KeypairFactory.CreatePair(Now);
+            var sealedCount = 0;
+            var failures = 0;
+            using var start = new Barrier(3);
+            var sealers = Enumerable.Range(0, 2).Select(_ => new Thread(() =>
+            {
+                var datagram = new byte[TransportMessage.DatagramLength(64)];
+                start.SignalAndWait();
+                for (var i = 0; i < 2000; i++)
+                {
+                    Packet(64).CopyTo(datagram, TransportMessage.HeaderLength);
+                    if (!initiator.TryReserveSendCounter(out var counter))
+                    {
+                        break;
+                    }
+
+                    var length = initiator.Seal(counter, datagram, 64);
+                    if (length == 0)
+                    {
+                        break;
+                    }
+
+                    Interlocked.Increment(ref sealedCount);
+                    lock (responder)
+                    {
+                        if (responder.Open(datagram.AsSpan(0, length), Now, out _) != OpenStatus.Ok)
+                        {
+                            Interlocked.Increment(ref failures);
+                        }
+                    }
+                }
+            })).ToList();
+            sealers.ForEach(t => t.Start());
+            start.SignalAndWait();
+            Thread.SpinWait(round * 200);
+            initiator.Dispose();
+            sealers.ForEach(t => t.Join());
+
+            Assert.Equal(0, failures);
+            Assert.Equal(0, initiator.Seal(0, new byte[TransportMessage.DatagramLength(64)], 64));
+        }
+    }
+
+    [Fact]
+    public void Create_ThousandsOfKeypairs_AddNoMemoryMappings()
+    {
+        // Keys in guarded allocations (an mmap with guard pages each) ran into vm.max_map_count with a few thousand
+        // live sessions; keys now live in the keypair's own memory.
+        static int Mappings() => File.ReadAllLines("/proc/self/maps").Length;
+        _ = KeypairFactory.CreatePair(Now);
+        var before = Mappings();
+
+        var keypairs = Enumerable.Range(0, 2000).Select(_ => KeypairFactory.CreatePair(Now)).ToList();
+
+        var added = Mappings() - before;
+        Assert.True(added < 200, $"{keypairs.Count * 2} keypairs added {added} memory mappings");
+        keypairs.ForEach(p => { p.Initiator.Dispose(); p.Responder.Dispose(); });
+    }
 }
