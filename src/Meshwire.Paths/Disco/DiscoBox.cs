@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Meshwire.Core;
+using Meshwire.Core.Crypto;
 using NSec.Cryptography;
 
 namespace Meshwire.Paths.Disco;
@@ -14,7 +15,7 @@ namespace Meshwire.Paths.Disco;
 /// </summary>
 /// <remarks>
 /// The two keys live in a small array of this box (not in NSec's guarded allocations: one box per peer of the netmap,
-/// see <see cref="DiscoSodium"/>); Dispose erases them, after which Seal throws and TryOpen fails. Single-threaded
+/// see <see cref="SodiumAead"/>); Dispose erases them, after which Seal throws and TryOpen fails. Single-threaded
 /// like the PathManager that owns it.
 /// </remarks>
 public sealed class DiscoBox : IDisposable
@@ -60,12 +61,12 @@ public sealed class DiscoBox : IDisposable
     internal void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        DiscoSodium.Seal(_keys.AsSpan(0, DiscoConstants.KeyLength), nonce, associatedData, plaintext, destination);
+        SodiumAead.Seal(SodiumAeadKind.XChaCha20Poly1305, _keys.AsSpan(0, DiscoConstants.KeyLength), nonce, associatedData, plaintext, destination);
     }
 
     /// <summary>Opens under the open key (<see cref="Remote"/> to this node); false when forged or disposed.</summary>
     internal bool TryOpen(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> destination) =>
-        !_disposed && DiscoSodium.TryOpen(_keys.AsSpan(DiscoConstants.KeyLength), nonce, associatedData, ciphertext, destination);
+        !_disposed && SodiumAead.TryOpen(SodiumAeadKind.XChaCha20Poly1305, _keys.AsSpan(DiscoConstants.KeyLength), nonce, associatedData, ciphertext, destination);
 
     public void Dispose()
     {

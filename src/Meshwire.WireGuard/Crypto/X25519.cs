@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Meshwire.Core.Crypto;
 
 namespace Meshwire.WireGuard.Crypto;
 
@@ -7,11 +9,13 @@ namespace Meshwire.WireGuard.Crypto;
 /// but Noise mixes the raw DH output into the chaining key, so the scalar multiplication is called directly.
 /// libsodium clamps the scalar itself, so unclamped private keys give the same results as clamped ones.
 /// </summary>
-internal static unsafe class X25519
+internal static unsafe partial class X25519
 {
     public const int KeyLength = 32;
 
-    static X25519() => Sodium.EnsureInitialized();
+    private const string Library = "libsodium";
+
+    static X25519() => SodiumAead.EnsureInitialized();
 
     /// <summary>DH(private, public). False when the result is all zero (a low-order public key), as WireGuard requires.</summary>
     public static bool TrySharedSecret(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> destination)
@@ -26,7 +30,7 @@ internal static unsafe class X25519
         fixed (byte* n = privateKey)
         fixed (byte* p = publicKey)
         {
-            result = Sodium.crypto_scalarmult_curve25519(q, n, p);
+            result = crypto_scalarmult_curve25519(q, n, p);
         }
 
         // libsodium already fails on an all-zero output; the explicit check keeps that guarantee independent of its version.
@@ -50,7 +54,7 @@ internal static unsafe class X25519
         fixed (byte* q = destination)
         fixed (byte* n = privateKey)
         {
-            result = Sodium.crypto_scalarmult_curve25519_base(q, n);
+            result = crypto_scalarmult_curve25519_base(q, n);
         }
 
         return result == 0;
@@ -75,4 +79,10 @@ internal static unsafe class X25519
 
         return acc == 0;
     }
+
+    [LibraryImport(Library)]
+    private static partial int crypto_scalarmult_curve25519(byte* q, byte* n, byte* p);
+
+    [LibraryImport(Library)]
+    private static partial int crypto_scalarmult_curve25519_base(byte* q, byte* n);
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Meshwire.Core.Crypto;
 using Meshwire.WireGuard.Crypto;
 using Meshwire.WireGuard.Noise;
 using Meshwire.WireGuard.Protocol;
@@ -15,9 +16,9 @@ namespace Meshwire.WireGuard.Transport;
 /// </summary>
 /// <remarks>
 /// Seal and Open may run concurrently on any number of threads: the counter is reserved atomically, the AEAD is
-/// libsodium's stateless ChaCha20-Poly1305 (<see cref="Aead"/>), and the replay window has its own short lock. Neither
+/// libsodium's stateless ChaCha20-Poly1305 (<see cref="SodiumAead"/>), and the replay window has its own short lock. Neither
 /// allocates nor throws for any datagram content. The two keys live in one small pinned array of this keypair, not in
-/// guarded allocations (see <see cref="Sodium"/> for why). Disposing erases them once no Seal or Open is using them; a
+/// guarded allocations (see <see cref="SodiumAead"/> for why). Disposing erases them once no Seal or Open is using them; a
 /// Seal or Open that starts after Dispose fails cleanly, so no packet is ever sealed with an erased (all-zero) key.
 /// </remarks>
 public sealed unsafe class Keypair : IDisposable
@@ -128,7 +129,7 @@ public sealed unsafe class Keypair : IDisposable
             TransportMessage.WriteNonce(nonce, counter);
             fixed (byte* keys = _keys)
             {
-                Aead.SealInPlace(keys + SendKeyOffset, nonce, body, padded);
+                SodiumAead.SealInPlace(keys + SendKeyOffset, nonce, body, padded);
             }
         }
         finally
@@ -169,7 +170,7 @@ public sealed unsafe class Keypair : IDisposable
         {
             fixed (byte* keys = _keys)
             {
-                authentic = Aead.OpenInPlace(keys + ReceiveKeyOffset, nonce, body);
+                authentic = SodiumAead.OpenInPlace(keys + ReceiveKeyOffset, nonce, body);
             }
         }
         finally
