@@ -413,7 +413,7 @@ public sealed class KeypairTests
         var keypairs = Enumerable.Range(0, 2000).Select(_ => KeypairFactory.CreatePair(Now)).ToList();
 
         var added = Mappings() - before;
-        Assert.True(added < 200, $"{keypairs.Count * 2} keypairs added {added} memory mappings");
+        Assert.True(added < 400, $"{keypairs.Count * 2} keypairs added {added} memory mappings (guarded keys: 8 each)");
         keypairs.ForEach(p => { p.Initiator.Dispose(); p.Responder.Dispose(); });
     }
 }
