@@ -76,10 +76,15 @@ internal sealed partial class TailnetLab : IAsyncDisposable
     public static bool DaemonTakesSocket { get; } = Shell.Run(TimeSpan.FromSeconds(30), null, Program("meshwired"), "--help").Output.Contains("--socket", StringComparison.Ordinal);
 
     /// <summary>A program built beside the tests (the project references put meshwired, meshwire-control... there).</summary>
+    /// <summary>
+    /// A lab program: from the folder $MESHWIRE_PROGRAMS names when set (`./run test` sets it to out/, so the labs run
+    /// what users install: meshwired and meshwire as NativeAOT binaries), else the builds beside the tests.
+    /// </summary>
     public static string Program(string name)
     {
-        var path = Path.Combine(AppContext.BaseDirectory, name);
-        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: build the integration tests");
+        var folder = Environment.GetEnvironmentVariable("MESHWIRE_PROGRAMS") is { Length: > 0 } published ? published : AppContext.BaseDirectory;
+        var path = Path.Combine(folder, name);
+        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: build the integration tests (or ./run build for $MESHWIRE_PROGRAMS)");
     }
 
     /// <summary>Creates the server namespace and bridge, starts control and the relay, creates the lab user and registers the relay.</summary>
