@@ -110,25 +110,27 @@ public static unsafe partial class SodiumAead
 
     /// <summary>
     /// ChaCha20-Poly1305 in place with no associated data, for a packet hot path: the plaintext is
-    /// <paramref name="body"/>[..plaintextLength] and the body must hold plaintextLength + 16 bytes. <paramref name="key"/>
-    /// points at 32 key bytes the caller keeps alive and pinned for the call. No checks beyond the caller's.
+    /// <paramref name="body"/>[..plaintextLength] and the body must hold plaintextLength + 16 bytes; the key is 32 bytes
+    /// and the nonce 12. No checks beyond the caller's.
     /// </summary>
-    public static void SealInPlace(byte* key, ReadOnlySpan<byte> nonce, Span<byte> body, int plaintextLength)
+    public static void SealInPlace(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, Span<byte> body, int plaintextLength)
     {
         fixed (byte* b = body)
         fixed (byte* n = nonce)
+        fixed (byte* k = key)
         {
-            crypto_aead_chacha20poly1305_ietf_encrypt(b, null, b, (ulong)plaintextLength, null, 0, null, n, key);
+            crypto_aead_chacha20poly1305_ietf_encrypt(b, null, b, (ulong)plaintextLength, null, 0, null, n, k);
         }
     }
 
     /// <summary>The inverse of <see cref="SealInPlace"/>: body is ciphertext and tag; true when the tag verified.</summary>
-    public static bool OpenInPlace(byte* key, ReadOnlySpan<byte> nonce, Span<byte> body)
+    public static bool OpenInPlace(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, Span<byte> body)
     {
         fixed (byte* b = body)
         fixed (byte* n = nonce)
+        fixed (byte* k = key)
         {
-            return crypto_aead_chacha20poly1305_ietf_decrypt(b, null, null, b, (ulong)body.Length, null, 0, n, key) == 0;
+            return crypto_aead_chacha20poly1305_ietf_decrypt(b, null, null, b, (ulong)body.Length, null, 0, n, k) == 0;
         }
     }
 

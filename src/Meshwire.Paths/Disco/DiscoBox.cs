@@ -20,7 +20,7 @@ namespace Meshwire.Paths.Disco;
 /// </remarks>
 public sealed class DiscoBox : IDisposable
 {
-    // Seal key, then open key.
+    // Seal key, then open key; pinned (like a WireGuard keypair's) so no compaction leaves a copy Dispose cannot erase.
     private readonly byte[] _keys;
     private bool _disposed;
 
@@ -51,7 +51,7 @@ public sealed class DiscoBox : IDisposable
             return null;
         }
 
-        var keys = new byte[2 * DiscoConstants.KeyLength];
+        var keys = GC.AllocateArray<byte>(2 * DiscoConstants.KeyLength, pinned: true);
         Derive(shared, localPublic, remote, keys.AsSpan(0, DiscoConstants.KeyLength));
         Derive(shared, remote, localPublic, keys.AsSpan(DiscoConstants.KeyLength));
         return new DiscoBox(localPublic, remote, keys);

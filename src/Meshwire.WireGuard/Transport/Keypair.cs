@@ -21,12 +21,13 @@ namespace Meshwire.WireGuard.Transport;
 /// guarded allocations (see <see cref="SodiumAead"/> for why). Disposing erases them once no Seal or Open is using them; a
 /// Seal or Open that starts after Dispose fails cleanly, so no packet is ever sealed with an erased (all-zero) key.
 /// </remarks>
-public sealed unsafe class Keypair : IDisposable
+public sealed class Keypair : IDisposable
 {
     private const int SendKeyOffset = 0;
     private const int ReceiveKeyOffset = Aead.KeyLength;
 
-    // Send key, then receive key. Pinned, so the address the AEAD reads stays put; erased by Dispose.
+    // Send key, then receive key; erased by Dispose. Pinned, so that no compaction leaves a copy of the keys behind
+    // in memory the GC freed, where Dispose could not erase it.
     private readonly byte[] _keys = GC.AllocateUninitializedArray<byte>(2 * Aead.KeyLength, pinned: true);
     private readonly ReplayWindow _replayWindow = new();
 
@@ -127,10 +128,7 @@ public sealed unsafe class Keypair : IDisposable
 
             Span<byte> nonce = stackalloc byte[TransportMessage.NonceLength];
             TransportMessage.WriteNonce(nonce, counter);
-            fixed (byte* keys = _keys)
-            {
-                SodiumAead.SealInPlace(keys + SendKeyOffset, nonce, body, padded);
-            }
+            SodiumAead.SealInPlace(_keys.AsSpan(SendKeyOffset, Aead.KeyLength), nonce, body, padded);
         }
         finally
         {
@@ -168,10 +166,7 @@ public sealed unsafe class Keypair : IDisposable
         bool authentic;
         try
         {
-            fixed (byte* keys = _keys)
-            {
-                authentic = SodiumAead.OpenInPlace(keys + ReceiveKeyOffset, nonce, body);
-            }
+            authentic = SodiumAead.OpenInPlace(_keys.AsSpan(ReceiveKeyOffset, Aead.KeyLength), nonce, body);
         }
         finally
         {

@@ -75,7 +75,6 @@ internal sealed partial class TailnetLab : IAsyncDisposable
     /// <summary>Whether this meshwired build takes --socket PATH (the LocalAPI); the lab passes it when it does.</summary>
     public static bool DaemonTakesSocket { get; } = Shell.Run(TimeSpan.FromSeconds(30), null, Program("meshwired"), "--help").Output.Contains("--socket", StringComparison.Ordinal);
 
-    /// <summary>A program built beside the tests (the project references put meshwired, meshwire-control... there).</summary>
     /// <summary>
     /// A lab program: from the folder $MESHWIRE_PROGRAMS names when set (`./run test` sets it to out/, so the labs run
     /// what users install: meshwired and meshwire as NativeAOT binaries), else the builds beside the tests.
