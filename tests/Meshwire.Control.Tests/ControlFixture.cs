@@ -4,14 +4,17 @@ using Meshwire.Control.Hosting;
 using Meshwire.Core;
 using Meshwire.Protocol;
 using Meshwire.WireGuard.Noise;
-using Microsoft.Extensions.Time.Testing;
+using Meshwire.Testing;
 
 namespace Meshwire.Control.Tests;
 
-/// <summary>A real server on 127.0.0.1:0 with a throwaway state directory and a fake wall clock.</summary>
+/// <summary>
+/// A real server on 127.0.0.1:0 with a throwaway state directory and a fake clock that starts weeks into a Linux
+/// host's uptime (nanosecond timestamps), as a real server's does.
+/// </summary>
 internal sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(ControlServer server, string state, string? database, FakeTimeProvider time)
+    private TestServer(ControlServer server, string state, string? database, UptimeClock time)
     {
         Server = server;
         State = state;
@@ -26,16 +29,16 @@ internal sealed class TestServer : IAsyncDisposable
     /// <summary>The PostgreSQL connection string, or null for SQLite in <see cref="State"/> (a restart passes it back).</summary>
     public string? Database { get; }
 
-    public FakeTimeProvider Time { get; }
+    public UptimeClock Time { get; }
 
     public ControlService Service => Server.Service;
 
     public Uri Url => Server.BaseAddress;
 
-    public static async Task<TestServer> StartAsync(Action<ControlOptions>? configure = null, string? state = null, string? database = null)
+    public static async Task<TestServer> StartAsync(Action<ControlOptions>? configure = null, string? state = null, string? database = null, TimeSpan? uptime = null)
     {
         state ??= Directory.CreateTempSubdirectory("meshwire-control-test").FullName;
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new UptimeClock(uptime);
         var options = new ControlOptions { StateDirectory = state, Time = time, AdminSocket = false, KeepAliveInterval = TimeSpan.FromSeconds(30), Database = database };
         options.Urls.Add("http://127.0.0.1:0");
         configure?.Invoke(options);

@@ -2,6 +2,7 @@ using Meshwire.Control.Channel;
 using Meshwire.Control.Client;
 using Meshwire.Core;
 using Meshwire.Protocol;
+using Meshwire.Testing;
 using Meshwire.WireGuard.Noise;
 
 namespace Meshwire.Control.Tests;
@@ -11,10 +12,27 @@ public sealed class RekeyTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public async Task StreamMap_SeveralRekeysPastChannelLifetime_DeltasKeepArrivingWithoutNewFullMap()
+    /// <summary>
+    /// The uptimes the rekey test starts at: weeks (the default), and 5 minutes before each overflow boundary of a
+    /// timestamp conversion, so the four rekeys cross it. Before MonotonicClock, a host up for more than 922 s
+    /// refused every re-handshake after the wrap ("replayed or flooding initiation").
+    /// </summary>
+    public static TheoryData<double> Uptimes()
     {
-        await using var server = await TestServer.StartAsync();
+        var data = new TheoryData<double> { UptimeClock.WeeksOfUptime.TotalSeconds };
+        foreach (var boundary in UptimeClock.Boundaries)
+        {
+            data.Add(Math.Max(0, (boundary - TimeSpan.FromMinutes(5)).TotalSeconds));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Uptimes))]
+    public async Task StreamMap_SeveralRekeysPastChannelLifetime_DeltasKeepArrivingWithoutNewFullMap(double uptimeSeconds)
+    {
+        await using var server = await TestServer.StartAsync(uptime: TimeSpan.FromSeconds(uptimeSeconds));
         var key = await server.AuthKeyAsync(reusable: true);
         var node = await server.JoinAsync("alpha", key, clientTime: server.Time);
         await using var watch = new StreamWatcher(node);

@@ -99,7 +99,7 @@ public sealed class ControlClient : IAsyncDisposable
             var local = new LocalIdentity(new NodePrivateKey(machineKey.Value));
             var handshake = new Handshake(local, new NodePublicKey(pinned.Value), PresharedKey.None);
             var initiation = new byte[MessageSize.Initiation];
-            var now = time.GetElapsedTime(0);
+            var now = MonotonicClock.Now(time);
             if (!handshake.TryCreateInitiation((uint)Random.Shared.Next(1, int.MaxValue), time.GetUtcNow(), now, initiation))
             {
                 throw new ControlProtocolException(ErrorCodes.BadRequest, "cannot create a handshake initiation (is the server key valid?)");
@@ -205,7 +205,7 @@ public sealed class ControlClient : IAsyncDisposable
             }
             while (index == _frames.LocalIndex);
 
-            if (!_handshake.TryCreateInitiation(index, _time.GetUtcNow(), _time.GetElapsedTime(0), initiation))
+            if (!_handshake.TryCreateInitiation(index, _time.GetUtcNow(), MonotonicClock.Now(_time), initiation))
             {
                 throw new ControlProtocolException(ErrorCodes.BadRequest, "cannot create a handshake initiation");
             }

@@ -165,7 +165,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
 
         lock (handshake)
         {
-            var now = TimeSpan.FromTicks(service.Time.GetTimestamp() * TimeSpan.TicksPerSecond / service.Time.TimestampFrequency);
+            var now = MonotonicClock.Now(service.Time);
             if (!handshake.TryAccept(consumed, now) || !handshake.TryCreateResponse(index, now, response, out keys))
             {
                 Log.HandshakeRejected(logger, "replayed or flooding initiation");
