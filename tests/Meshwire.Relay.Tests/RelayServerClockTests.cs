@@ -2,17 +2,39 @@ using System.Net;
 using System.Net.Sockets;
 using Meshwire.Relay.Frames;
 using Meshwire.Relay.Server;
-using Microsoft.Extensions.Time.Testing;
+using Meshwire.Testing;
 
 namespace Meshwire.Relay.Tests;
 
-/// <summary>The server's timers, driven by a fake clock over a loopback socket pair (no HTTP in between).</summary>
+/// <summary>
+/// The server's timers, driven by a fake clock over a loopback socket pair (no HTTP in between). The clock is a
+/// Linux host's (UptimeClock), started at weeks of uptime and just before each overflow boundary of a timestamp
+/// conversion, so each timer fires across the edge.
+/// </summary>
 public sealed class RelayServerClockTests
 {
-    [Fact]
-    public async Task HandleConnectionAsync_NoClientInfoWithinTimeout_ClosesAndCountsFailure()
+    /// <summary>Uptimes to start at: weeks, and <paramref name="before"/> ahead of each boundary (boot at the latest).</summary>
+    private static TheoryData<double> UptimesBefore(TimeSpan before)
     {
-        var clock = new FakeTimeProvider();
+        var data = new TheoryData<double> { UptimeClock.WeeksOfUptime.TotalSeconds };
+        foreach (var boundary in UptimeClock.Boundaries)
+        {
+            data.Add((boundary > before ? boundary - before : TimeSpan.Zero).TotalSeconds);
+        }
+
+        return data;
+    }
+
+    // The handshake timeout (10 s) and the keep-alive interval (60 s) each end past the boundary.
+    public static TheoryData<double> HandshakeUptimes() => UptimesBefore(TimeSpan.FromSeconds(5));
+
+    public static TheoryData<double> KeepAliveUptimes() => UptimesBefore(TimeSpan.FromSeconds(30));
+
+    [Theory]
+    [MemberData(nameof(HandshakeUptimes))]
+    public async Task HandleConnectionAsync_NoClientInfoWithinTimeout_ClosesAndCountsFailure(double uptimeSeconds)
+    {
+        var clock = new UptimeClock(TimeSpan.FromSeconds(uptimeSeconds));
         await using var server = new RelayServer(new RelayServerOptions { PrivateKey = RelayKeys.GenerateServerKey(), TimeProvider = clock });
         var (client, serving) = await ServeAsync(server);
         await using var owned = client;
@@ -27,10 +49,11 @@ public sealed class RelayServerClockTests
         Assert.Equal(1, server.Metrics.HandshakeFailures);
     }
 
-    [Fact]
-    public async Task KeepAliveInterval_Elapsed_EveryClientGetsKeepAlive()
+    [Theory]
+    [MemberData(nameof(KeepAliveUptimes))]
+    public async Task KeepAliveInterval_Elapsed_EveryClientGetsKeepAlive(double uptimeSeconds)
     {
-        var clock = new FakeTimeProvider();
+        var clock = new UptimeClock(TimeSpan.FromSeconds(uptimeSeconds));
         await using var server = new RelayServer(new RelayServerOptions { PrivateKey = RelayKeys.GenerateServerKey(), TimeProvider = clock });
         var (client, serving) = await ServeAsync(server);
         await using var owned = client;
