@@ -2,12 +2,14 @@ using System.Buffers.Binary;
 using System.Net;
 using Meshwire.Agent.Filtering;
 using Meshwire.Protocol;
+using Meshwire.Testing;
 
 namespace Meshwire.Agent.Tests.Filtering;
 
 public sealed class FilterGateTests
 {
-    private static readonly TimeSpan Now = TimeSpan.FromSeconds(10);
+    // A monotonic "now" weeks into a host's uptime, not a clock at zero.
+    private static readonly TimeSpan Now = UptimeClock.WeeksOfUptime;
 
     private static readonly WireFilterRule AllowAlphaTcp22 = new()
     {

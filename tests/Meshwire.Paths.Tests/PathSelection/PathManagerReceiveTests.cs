@@ -1,13 +1,14 @@
 using Meshwire.Core;
 using Meshwire.Paths.Disco;
 using Meshwire.Paths.PathSelection;
+using Meshwire.Testing;
 
 namespace Meshwire.Paths.Tests.PathSelection;
 
 /// <summary>HandleDisco against hand-made datagrams: forgeries, replays, wrong senders and unexpected pongs are ignored.</summary>
 public sealed class PathManagerReceiveTests : IDisposable
 {
-    private static readonly TimeSpan Now = TimeSpan.FromSeconds(100);
+    private static readonly TimeSpan Now = UptimeClock.WeeksOfUptime;
     private const long UnixMs = 1_760_000_000_000;
     private static readonly EndpointAddress PeerAddress = TestKeys.V4("203.0.113.2:41641");
     private readonly SimNode _a = new("a", homeRelay: 7);

@@ -1,6 +1,7 @@
 using Meshwire.Core;
 using Meshwire.Paths.Disco;
 using Meshwire.Paths.PathSelection;
+using Meshwire.Testing;
 
 namespace Meshwire.Paths.Tests.PathSelection;
 
@@ -74,6 +75,9 @@ internal sealed class SimNode : IDisposable
 /// A tiny deterministic network for PathManagers: time advances in 1 ms steps; each step delivers due datagrams,
 /// lets every node route to the peers it is sending to, and polls every manager dry. Direct datagrams take the
 /// latency of the destination's zone; relayed ones take <see cref="RelayOneWay"/>.
+/// Time comes from a Linux host's clock (<see cref="UptimeClock"/>, weeks of uptime unless told) the way a driver
+/// reads it: "now" is the host's monotonic time through MonotonicClock or, with <c>routerOrigin</c>, the time since
+/// the network started as the agent's PathRouter computes it (GetElapsedTime); the disco timestamps are its wall time.
 /// </summary>
 internal sealed class SimNetwork : IDisposable
 {
@@ -83,10 +87,20 @@ internal sealed class SimNetwork : IDisposable
     private readonly List<SimNode> _nodes = [];
     private readonly List<(TimeSpan At, SimNode To, byte[] Bytes, DiscoSource Source)> _inFlight = [];
     private readonly byte[] _buffer = new byte[PathManager.MaxDatagramLength];
+    private readonly long? _routerStart;
 
-    public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(100);
+    public SimNetwork(TimeSpan? uptime = null, bool routerOrigin = false)
+    {
+        Clock = new UptimeClock(uptime, DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_000));
+        _routerStart = routerOrigin ? Clock.GetTimestamp() : null;
+    }
 
-    public long UnixMs => 1_760_000_000_000 + (long)Now.TotalMilliseconds;
+    /// <summary>The host's clock; the network steps it.</summary>
+    public UptimeClock Clock { get; }
+
+    public TimeSpan Now => _routerStart is { } start ? Clock.GetElapsedTime(start) : MonotonicClock.Now(Clock);
+
+    public long UnixMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Dictionary<string, TimeSpan> ZoneLatency { get; } = new() { ["lan"] = TimeSpan.FromMilliseconds(1), ["wan"] = TimeSpan.FromMilliseconds(20) };
 
@@ -113,10 +127,10 @@ internal sealed class SimNetwork : IDisposable
 
     public void Run(TimeSpan duration)
     {
-        var end = Now + duration;
-        while (Now < end)
+        // Counted on the clock, not on Now: a conversion that wraps must fail the test, not hang it.
+        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += Step)
         {
-            Now += Step;
+            Clock.Advance(Step);
             Deliver();
             foreach (var node in _nodes)
             {
@@ -145,13 +159,13 @@ internal sealed class SimNetwork : IDisposable
     /// <summary>Runs until <paramref name="condition"/> holds; returns how long that took, or null when it never did.</summary>
     public TimeSpan? RunUntil(Func<bool> condition, TimeSpan limit)
     {
-        var start = Now;
-        while (Now - start < limit)
+        for (var elapsed = TimeSpan.Zero; elapsed < limit;)
         {
             Run(Step);
+            elapsed += Step;
             if (condition())
             {
-                return Now - start;
+                return elapsed;
             }
         }
 

@@ -3,36 +3,48 @@ using System.Net;
 using Meshwire.Core;
 using Meshwire.WireGuard.Config;
 using Meshwire.WireGuard.Device;
+using Meshwire.Testing;
 using Meshwire.WireGuard.Noise;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Meshwire.WireGuard.Tests.Device;
 
 /// <summary>
 /// Two devices wired back to back in memory with one fake clock: A (10.0.0.1, endpoint 192.0.2.1:1) and
 /// B (10.0.0.2, endpoint 192.0.2.2:2). Datagrams wait in each side's outbox until <see cref="Pump"/> delivers them.
+/// The clock is a Linux host's (<see cref="UptimeClock"/>, weeks of uptime unless told), and the devices' "now" comes
+/// from it the way a driver computes it: the host's monotonic time through MonotonicClock, or, with
+/// <c>engineOrigin</c>, the time since the lab started as WireGuardEngine computes it (GetElapsedTime from a start
+/// timestamp), which begins near zero whatever the uptime.
 /// </summary>
 internal sealed class BackToBack
 {
     public static readonly EndpointAddress EndpointA = EndpointAddress.FromBytes([192, 0, 2, 1], 1);
     public static readonly EndpointAddress EndpointB = EndpointAddress.FromBytes([192, 0, 2, 2], 2);
 
-    public BackToBack(bool configureEndpointOnB = true)
+    private readonly long? _engineStart;
+
+    public BackToBack(bool configureEndpointOnB = true, TimeSpan? uptime = null, bool engineOrigin = false)
     {
-        Wall = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
+        Clock = new UptimeClock(uptime, new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
+        _engineStart = engineOrigin ? Clock.GetTimestamp() : null;
         OutboxA = new Outbox();
         OutboxB = new Outbox();
-        A = new WireGuardDevice(OutboxA, Wall, new Random(1));
-        B = new WireGuardDevice(OutboxB, Wall, new Random(2));
+        A = new WireGuardDevice(OutboxA, Clock, new Random(1));
+        B = new WireGuardDevice(OutboxB, Clock, new Random(2));
         KeyA = X25519Keys.GeneratePrivateKey();
         KeyB = X25519Keys.GeneratePrivateKey();
         A.ApplyConfig(Config(KeyA, X25519Keys.PublicKeyOf(KeyB), EndpointB, "10.0.0.2/32"), Now);
         B.ApplyConfig(Config(KeyB, X25519Keys.PublicKeyOf(KeyA), configureEndpointOnB ? EndpointA : null, "10.0.0.1/32"), Now);
     }
 
-    public FakeTimeProvider Wall { get; }
+    /// <summary>The host's clock: monotonic time for the devices' "now", wall time for handshake timestamps.</summary>
+    public UptimeClock Clock { get; }
 
-    public TimeSpan Now { get; private set; } = TimeSpan.FromSeconds(1000);
+    /// <summary>The clock the devices read the wall time from (the same <see cref="Clock"/>).</summary>
+    public UptimeClock Wall => Clock;
+
+    /// <summary>The "now" the devices are given, computed from <see cref="Clock"/> as the driver would.</summary>
+    public TimeSpan Now => _engineStart is { } start ? Clock.GetElapsedTime(start) : MonotonicClock.Now(Clock);
 
     public WireGuardDevice A { get; }
 
@@ -50,17 +62,13 @@ internal sealed class BackToBack
 
     public List<byte[]> TunB { get; } = [];
 
-    public void Advance(TimeSpan by)
-    {
-        Now += by;
-        Wall.Advance(by);
-    }
+    public void Advance(TimeSpan by) => Clock.Advance(by);
 
-    /// <summary>Advances in timer ticks, running both devices' timers, delivering nothing.</summary>
+    /// <summary>Advances in timer ticks, running both devices' timers; with <paramref name="deliver"/>, pumps after each tick.</summary>
     public void TickFor(TimeSpan duration, bool deliver = false)
     {
-        var end = Now + duration;
-        while (Now < end)
+        // Counted on the clock, not on Now: a driver conversion that wraps must fail the test, not hang it.
+        for (var elapsed = TimeSpan.Zero; elapsed < duration; elapsed += WireGuardDevice.TickInterval)
         {
             Advance(WireGuardDevice.TickInterval);
             A.Tick(Now);

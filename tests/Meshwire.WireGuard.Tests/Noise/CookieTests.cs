@@ -50,7 +50,7 @@ public sealed class CookieTests
         var initiation = pair.CreateInitiation();
 
         Assert.All(initiation[^16..], b => Assert.Equal(0, b));
-        Assert.False(pair.ResponderCookies.CheckMac2(initiation, Source, TimeSpan.Zero));
+        Assert.False(pair.ResponderCookies.CheckMac2(initiation, Source, TestPair.Now0));
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class CookieTests
         var initiation = pair.CreateInitiation(index: 0xCAFEBABE);
         var reply = new byte[MessageSize.CookieReply];
 
-        Assert.Equal(MessageSize.CookieReply, pair.ResponderCookies.WriteCookieReply(initiation, Source, TimeSpan.Zero, reply));
+        Assert.Equal(MessageSize.CookieReply, pair.ResponderCookies.WriteCookieReply(initiation, Source, TestPair.Now0, reply));
 
         Assert.True(MessageReader.TryGetType(reply, out var type));
         Assert.Equal(MessageType.CookieReply, type);
@@ -71,7 +71,7 @@ public sealed class CookieTests
     public void Mac2_AfterCookieReply_AcceptedForSameSourceOnly()
     {
         var pair = new TestPair();
-        var now = TimeSpan.FromSeconds(1000);
+        var now = TestPair.At(1000);
         var first = pair.CreateInitiation(now: now);
         var reply = new byte[MessageSize.CookieReply];
         pair.ResponderCookies.WriteCookieReply(first, Source, now, reply);
@@ -92,13 +92,13 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source6, TimeSpan.Zero, reply);
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        pair.ResponderCookies.WriteCookieReply(first, Source6, TestPair.Now0, reply);
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
 
         var second = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1));
 
-        Assert.True(pair.ResponderCookies.CheckMac2(second, Source6, TimeSpan.Zero));
-        Assert.False(pair.ResponderCookies.CheckMac2(second, Source, TimeSpan.Zero));
+        Assert.True(pair.ResponderCookies.CheckMac2(second, Source6, TestPair.Now0));
+        Assert.False(pair.ResponderCookies.CheckMac2(second, Source, TestPair.Now0));
     }
 
     [Fact]
@@ -106,13 +106,13 @@ public sealed class CookieTests
     {
         // The responder can be asked for a cookie too: the reply is sealed to the MAC1 of its response.
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         var response = pair.CreateResponse(out _);
         var reply = new byte[MessageSize.CookieReply];
-        Assert.Equal(64, pair.InitiatorCookies.WriteCookieReply(response, Source, TimeSpan.Zero, reply));
+        Assert.Equal(64, pair.InitiatorCookies.WriteCookieReply(response, Source, TestPair.Now0, reply));
         Assert.Equal(MessageReader.ReadSenderIndex(response), MessageReader.ReadReceiverIndex(reply));
 
-        Assert.True(pair.Responder.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        Assert.True(pair.Responder.TryConsumeCookieReply(reply, TestPair.Now0));
     }
 
     [Theory]
@@ -124,10 +124,10 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source, TimeSpan.Zero, reply);
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        pair.ResponderCookies.WriteCookieReply(first, Source, TestPair.Now0, reply);
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
 
-        var later = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(ageSeconds), now: TimeSpan.FromSeconds(ageSeconds));
+        var later = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(ageSeconds), now: TestPair.At(ageSeconds));
 
         Assert.Equal(hasMac2, later[^16..].Any(b => b != 0));
     }
@@ -138,12 +138,12 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source, TimeSpan.Zero, reply);
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
-        var second = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TimeSpan.FromSeconds(100));
+        pair.ResponderCookies.WriteCookieReply(first, Source, TestPair.Now0, reply);
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
+        var second = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TestPair.At(100));
 
-        Assert.True(pair.ResponderCookies.CheckMac2(second, Source, TimeSpan.FromSeconds(120)));
-        Assert.False(pair.ResponderCookies.CheckMac2(second, Source, TimeSpan.FromSeconds(121)));
+        Assert.True(pair.ResponderCookies.CheckMac2(second, Source, TestPair.At(120)));
+        Assert.False(pair.ResponderCookies.CheckMac2(second, Source, TestPair.At(121)));
     }
 
     [Fact]
@@ -152,14 +152,14 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source, TimeSpan.Zero, reply);
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
-        var withOldCookie = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TimeSpan.FromSeconds(100));
+        pair.ResponderCookies.WriteCookieReply(first, Source, TestPair.Now0, reply);
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
+        var withOldCookie = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TestPair.At(100));
 
         // Another sender triggers a reply at 130 s: the secret is replaced.
-        pair.ResponderCookies.WriteCookieReply(first, OtherHost, TimeSpan.FromSeconds(130), new byte[64]);
+        pair.ResponderCookies.WriteCookieReply(first, OtherHost, TestPair.At(130), new byte[64]);
 
-        Assert.False(pair.ResponderCookies.CheckMac2(withOldCookie, Source, TimeSpan.FromSeconds(130)));
+        Assert.False(pair.ResponderCookies.CheckMac2(withOldCookie, Source, TestPair.At(130)));
     }
 
     [Fact]
@@ -168,13 +168,13 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source, TimeSpan.Zero, reply);
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
-        var withCookie = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TimeSpan.FromSeconds(50));
+        pair.ResponderCookies.WriteCookieReply(first, Source, TestPair.Now0, reply);
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
+        var withCookie = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1), now: TestPair.At(50));
 
-        pair.ResponderCookies.WriteCookieReply(first, OtherHost, TimeSpan.FromSeconds(60), new byte[64]);
+        pair.ResponderCookies.WriteCookieReply(first, OtherHost, TestPair.At(60), new byte[64]);
 
-        Assert.True(pair.ResponderCookies.CheckMac2(withCookie, Source, TimeSpan.FromSeconds(60)));
+        Assert.True(pair.ResponderCookies.CheckMac2(withCookie, Source, TestPair.At(60)));
     }
 
     [Fact]
@@ -183,9 +183,9 @@ public sealed class CookieTests
         var pair = new TestPair();
         var initiation = new TestPair().CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(initiation, Source, TimeSpan.Zero, reply);
+        pair.ResponderCookies.WriteCookieReply(initiation, Source, TestPair.Now0, reply);
 
-        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
     }
 
     [Fact]
@@ -194,10 +194,10 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        pair.ResponderCookies.WriteCookieReply(first, Source, TimeSpan.Zero, reply);
+        pair.ResponderCookies.WriteCookieReply(first, Source, TestPair.Now0, reply);
         pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1));
 
-        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
     }
 
     [Fact]
@@ -206,9 +206,9 @@ public sealed class CookieTests
         var pair = new TestPair();
         var first = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        new CookieChecker(new LocalIdentity(X25519Keys.GeneratePrivateKey())).WriteCookieReply(first, Source, TimeSpan.Zero, reply);
+        new CookieChecker(new LocalIdentity(X25519Keys.GeneratePrivateKey())).WriteCookieReply(first, Source, TestPair.Now0, reply);
 
-        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        Assert.False(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
     }
 
     [Fact]
@@ -216,7 +216,7 @@ public sealed class CookieTests
     {
         var pair = new TestPair();
 
-        Assert.Equal(0, pair.ResponderCookies.WriteCookieReply(pair.CreateInitiation(), Source, TimeSpan.Zero, new byte[63]));
+        Assert.Equal(0, pair.ResponderCookies.WriteCookieReply(pair.CreateInitiation(), Source, TestPair.Now0, new byte[63]));
     }
 
     [Fact]

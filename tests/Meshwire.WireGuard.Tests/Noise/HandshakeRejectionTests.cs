@@ -45,7 +45,7 @@ public sealed class HandshakeRejectionTests
     public void TryConsumeResponse_TruncatedAtEveryLength_ReturnsFalse()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         var response = pair.CreateResponse(out _);
 
         for (var length = 0; length < response.Length; length++)
@@ -61,7 +61,7 @@ public sealed class HandshakeRejectionTests
     public void TryConsumeResponse_AnyTranscriptByteFlipped_ReturnsFalse()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         var response = pair.CreateResponse(out _);
 
         for (var i = 0; i < MessageSize.Response; i++)
@@ -89,11 +89,11 @@ public sealed class HandshakeRejectionTests
         var pair = new TestPair();
         var initiation = pair.CreateInitiation();
         var reply = new byte[MessageSize.CookieReply];
-        Assert.Equal(MessageSize.CookieReply, pair.ResponderCookies.WriteCookieReply(initiation, default, TimeSpan.Zero, reply));
+        Assert.Equal(MessageSize.CookieReply, pair.ResponderCookies.WriteCookieReply(initiation, default, TestPair.Now0, reply));
 
         for (var length = 0; length < reply.Length; length++)
         {
-            Assert.False(pair.Initiator.TryConsumeCookieReply(reply.AsSpan(0, length), TimeSpan.Zero));
+            Assert.False(pair.Initiator.TryConsumeCookieReply(reply.AsSpan(0, length), TestPair.Now0));
         }
 
         for (var i = 0; i < reply.Length; i++)
@@ -105,10 +105,10 @@ public sealed class HandshakeRejectionTests
 
             var garbled = (byte[])reply.Clone();
             garbled[i] ^= 0x01;
-            Assert.False(pair.Initiator.TryConsumeCookieReply(garbled, TimeSpan.Zero), $"flip at {i} accepted");
+            Assert.False(pair.Initiator.TryConsumeCookieReply(garbled, TestPair.Now0), $"flip at {i} accepted");
         }
 
-        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TimeSpan.Zero));
+        Assert.True(pair.Initiator.TryConsumeCookieReply(reply, TestPair.Now0));
     }
 
     [Theory]
@@ -146,10 +146,10 @@ public sealed class HandshakeRejectionTests
 
                 Assert.False(InitiationReader.TryConsume(pair.ResponderIdentity, junk, out _));
                 Assert.False(pair.Initiator.TryConsumeResponse(junk, out _));
-                Assert.False(pair.Initiator.TryConsumeCookieReply(junk, TimeSpan.Zero));
+                Assert.False(pair.Initiator.TryConsumeCookieReply(junk, TestPair.Now0));
                 Assert.False(pair.ResponderCookies.CheckMac1(junk));
-                Assert.False(pair.ResponderCookies.CheckMac2(junk, default, TimeSpan.Zero));
-                Assert.Equal(0, pair.ResponderCookies.WriteCookieReply(junk, default, TimeSpan.Zero, new byte[64]));
+                Assert.False(pair.ResponderCookies.CheckMac2(junk, default, TestPair.Now0));
+                Assert.Equal(0, pair.ResponderCookies.WriteCookieReply(junk, default, TestPair.Now0, new byte[64]));
             }
         }
     }

@@ -39,7 +39,7 @@ public sealed class HandshakeTests
         var pair = new TestPair();
         var initiation = pair.CreateInitiation(index: 111);
         Assert.Equal(111u, pair.Initiator.PendingLocalIndex);
-        Assert.True(pair.TryReceiveInitiation(initiation, TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(initiation, TestPair.Now0));
         var response = pair.CreateResponse(out var responderKeys, index: 222);
 
         Assert.True(pair.Initiator.TryConsumeResponse(response, out var initiatorKeys));
@@ -55,7 +55,7 @@ public sealed class HandshakeTests
     {
         var pair = new TestPair(RandomPsk(), RandomPsk());
         var initiation = pair.CreateInitiation();
-        Assert.True(pair.TryReceiveInitiation(initiation, TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(initiation, TestPair.Now0));
         var response = pair.CreateResponse(out _);
 
         Assert.False(pair.Initiator.TryConsumeResponse(response, out _));
@@ -66,7 +66,7 @@ public sealed class HandshakeTests
     public void TryConsumeResponse_OnlyOneSideHasPresharedKey_Rejected()
     {
         var pair = new TestPair(RandomPsk(), PresharedKey.None);
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         var response = pair.CreateResponse(out _);
 
         Assert.False(pair.Initiator.TryConsumeResponse(response, out _));
@@ -76,9 +76,9 @@ public sealed class HandshakeTests
     public void Complete_TwiceInARow_SecondSessionHasNewKeys()
     {
         var pair = new TestPair();
-        var first = pair.Complete(TestPair.Wall0, TimeSpan.Zero);
+        var first = pair.Complete(TestPair.Wall0, TestPair.Now0);
 
-        var second = pair.Complete(TestPair.Wall0.AddSeconds(1), TimeSpan.FromSeconds(1));
+        var second = pair.Complete(TestPair.Wall0.AddSeconds(1), TestPair.At(1));
 
         Assert.Equal(second.Initiator.SendKey, second.Responder.ReceiveKey);
         Assert.NotEqual(first.Initiator.SendKey, second.Initiator.SendKey);
@@ -91,11 +91,11 @@ public sealed class HandshakeTests
         pair.Complete();
         var initiation = new byte[MessageSize.Initiation];
 
-        Assert.True(pair.Responder.TryCreateInitiation(7, TestPair.Wall0, TimeSpan.Zero, initiation));
+        Assert.True(pair.Responder.TryCreateInitiation(7, TestPair.Wall0, TestPair.Now0, initiation));
         Assert.True(InitiationReader.TryConsume(pair.InitiatorIdentity, initiation, out var consumed));
-        Assert.True(pair.Initiator.TryAccept(consumed!, TimeSpan.Zero));
+        Assert.True(pair.Initiator.TryAccept(consumed!, TestPair.Now0));
         var response = new byte[MessageSize.Response];
-        Assert.True(pair.Initiator.TryCreateResponse(8, TimeSpan.Zero, response, out var keysB));
+        Assert.True(pair.Initiator.TryCreateResponse(8, TestPair.Now0, response, out var keysB));
         Assert.True(pair.Responder.TryConsumeResponse(response, out var keysA));
 
         Assert.Equal(keysA.SendKey, keysB.ReceiveKey);
@@ -107,20 +107,20 @@ public sealed class HandshakeTests
     {
         var pair = new TestPair();
         var initiation = pair.CreateInitiation();
-        Assert.True(pair.TryReceiveInitiation(initiation, TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(initiation, TestPair.Now0));
 
-        Assert.False(pair.TryReceiveInitiation(initiation, TimeSpan.FromSeconds(5)));
+        Assert.False(pair.TryReceiveInitiation(initiation, TestPair.At(5)));
     }
 
     [Fact]
     public void TryAccept_NewInitiationWithOlderTimestamp_Rejected()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(10)), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(10)), TestPair.Now0));
 
         var older = pair.CreateInitiation(wall: TestPair.Wall0);
 
-        Assert.False(pair.TryReceiveInitiation(older, TimeSpan.FromSeconds(5)));
+        Assert.False(pair.TryReceiveInitiation(older, TestPair.At(5)));
     }
 
     [Fact]
@@ -128,11 +128,11 @@ public sealed class HandshakeTests
     {
         // TAI64N nanoseconds are rounded down to 2^24 ns, so two initiations 1 ms apart carry equal timestamps.
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0), TestPair.Now0));
 
         var next = pair.CreateInitiation(wall: TestPair.Wall0.AddMilliseconds(1));
 
-        Assert.False(pair.TryReceiveInitiation(next, TimeSpan.FromSeconds(5)));
+        Assert.False(pair.TryReceiveInitiation(next, TestPair.At(5)));
     }
 
     [Theory]
@@ -142,11 +142,11 @@ public sealed class HandshakeTests
     public void TryAccept_SecondInitiationAfterMilliseconds_FloodGuardApplies(int milliseconds, bool accepted)
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0), TimeSpan.FromSeconds(1)));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(wall: TestPair.Wall0), TestPair.At(1)));
 
         var next = pair.CreateInitiation(wall: TestPair.Wall0.AddSeconds(1));
 
-        Assert.Equal(accepted, pair.TryReceiveInitiation(next, TimeSpan.FromSeconds(1) + TimeSpan.FromMilliseconds(milliseconds)));
+        Assert.Equal(accepted, pair.TryReceiveInitiation(next, TestPair.At(1) + TimeSpan.FromMilliseconds(milliseconds)));
     }
 
     [Fact]
@@ -154,9 +154,9 @@ public sealed class HandshakeTests
     {
         var pair = new TestPair();
         var initiation = pair.CreateInitiation();
-        Assert.True(pair.TryReceiveInitiation(initiation, TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(initiation, TestPair.Now0));
 
-        Assert.False(pair.TryReceiveInitiation(initiation, TimeSpan.FromSeconds(1)));
+        Assert.False(pair.TryReceiveInitiation(initiation, TestPair.At(1)));
 
         Assert.Equal(HandshakeStateKind.InitiationConsumed, pair.Responder.State);
         pair.CreateResponse(out _);
@@ -180,12 +180,12 @@ public sealed class HandshakeTests
         var other = new TestPair();
         var intruder = new Handshake(other.InitiatorIdentity, pair.ResponderIdentity.PublicKey, PresharedKey.None);
         var initiation = new byte[MessageSize.Initiation];
-        Assert.True(intruder.TryCreateInitiation(5, TestPair.Wall0, TimeSpan.Zero, initiation));
+        Assert.True(intruder.TryCreateInitiation(5, TestPair.Wall0, TestPair.Now0, initiation));
 
         // The responder can decrypt it (it is addressed to its key), but the peer it names is not this handshake's.
         Assert.True(InitiationReader.TryConsume(pair.ResponderIdentity, initiation, out var consumed));
         Assert.Equal(other.InitiatorIdentity.PublicKey, consumed!.InitiatorStatic);
-        Assert.False(pair.Responder.TryAccept(consumed, TimeSpan.Zero));
+        Assert.False(pair.Responder.TryAccept(consumed, TestPair.Now0));
         Assert.Equal(HandshakeStateKind.Zeroed, pair.Responder.State);
     }
 
@@ -196,14 +196,14 @@ public sealed class HandshakeTests
         var sameKeyOtherObject = new LocalIdentity(pair.ResponderIdentity.PrivateKey);
         Assert.True(InitiationReader.TryConsume(sameKeyOtherObject, pair.CreateInitiation(), out var consumed));
 
-        Assert.False(pair.Responder.TryAccept(consumed!, TimeSpan.Zero));
+        Assert.False(pair.Responder.TryAccept(consumed!, TestPair.Now0));
     }
 
     [Fact]
     public void TryConsumeResponse_WrongReceiverIndex_Rejected()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(index: 1000), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(index: 1000), TestPair.Now0));
         var response = pair.CreateResponse(out _);
         response[8] ^= 0x01; // receiver index 1000 -> 1001; MAC1 no longer matches either, but the index check comes first
 
@@ -215,7 +215,7 @@ public sealed class HandshakeTests
     public void TryConsumeResponse_AfterNewerInitiation_RejectedForOldIndex()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(index: 1), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(index: 1), TestPair.Now0));
         var response = pair.CreateResponse(out _);
         pair.CreateInitiation(index: 2, wall: TestPair.Wall0.AddSeconds(5));
 
@@ -226,7 +226,7 @@ public sealed class HandshakeTests
     public void TryConsumeResponse_Twice_SecondRejected()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         var response = pair.CreateResponse(out _);
         Assert.True(pair.Initiator.TryConsumeResponse(response, out _));
 
@@ -240,28 +240,28 @@ public sealed class HandshakeTests
     {
         var pair = new TestPair();
 
-        Assert.False(pair.Responder.TryCreateResponse(1, TimeSpan.Zero, new byte[MessageSize.Response], out _));
+        Assert.False(pair.Responder.TryCreateResponse(1, TestPair.Now0, new byte[MessageSize.Response], out _));
     }
 
     [Fact]
     public void TryCreateResponse_Twice_SecondReturnsFalse()
     {
         var pair = new TestPair();
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
         pair.CreateResponse(out _);
 
-        Assert.False(pair.Responder.TryCreateResponse(1, TimeSpan.Zero, new byte[MessageSize.Response], out _));
+        Assert.False(pair.Responder.TryCreateResponse(1, TestPair.Now0, new byte[MessageSize.Response], out _));
     }
 
     [Fact]
     public void TryCreate_DestinationTooSmall_ReturnsFalseAndKeepsState()
     {
         var pair = new TestPair();
-        Assert.False(pair.Initiator.TryCreateInitiation(1, TestPair.Wall0, TimeSpan.Zero, new byte[MessageSize.Initiation - 1]));
+        Assert.False(pair.Initiator.TryCreateInitiation(1, TestPair.Wall0, TestPair.Now0, new byte[MessageSize.Initiation - 1]));
         Assert.Equal(HandshakeStateKind.Zeroed, pair.Initiator.State);
 
-        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TimeSpan.Zero));
-        Assert.False(pair.Responder.TryCreateResponse(1, TimeSpan.Zero, new byte[MessageSize.Response - 1], out _));
+        Assert.True(pair.TryReceiveInitiation(pair.CreateInitiation(), TestPair.Now0));
+        Assert.False(pair.Responder.TryCreateResponse(1, TestPair.Now0, new byte[MessageSize.Response - 1], out _));
         Assert.Equal(HandshakeStateKind.InitiationConsumed, pair.Responder.State);
     }
 
@@ -271,10 +271,10 @@ public sealed class HandshakeTests
         var pair = new TestPair();
         pair.CreateInitiation(index: 9);
         var theirs = new byte[MessageSize.Initiation];
-        Assert.True(pair.Responder.TryCreateInitiation(10, TestPair.Wall0, TimeSpan.Zero, theirs));
+        Assert.True(pair.Responder.TryCreateInitiation(10, TestPair.Wall0, TestPair.Now0, theirs));
         Assert.True(InitiationReader.TryConsume(pair.InitiatorIdentity, theirs, out var consumed));
 
-        Assert.True(pair.Initiator.TryAccept(consumed!, TimeSpan.Zero));
+        Assert.True(pair.Initiator.TryAccept(consumed!, TestPair.Now0));
 
         Assert.Equal(HandshakeStateKind.InitiationConsumed, pair.Initiator.State);
         Assert.Equal(0u, pair.Initiator.PendingLocalIndex);
@@ -285,13 +285,13 @@ public sealed class HandshakeTests
     {
         var pair = new TestPair();
         var initiation = pair.CreateInitiation();
-        Assert.True(pair.TryReceiveInitiation(initiation, TimeSpan.Zero));
+        Assert.True(pair.TryReceiveInitiation(initiation, TestPair.Now0));
         pair.Initiator.Clear();
         pair.Responder.Clear();
 
         Assert.Equal(HandshakeStateKind.Zeroed, pair.Initiator.State);
         Assert.Equal(0u, pair.Initiator.PendingLocalIndex);
-        Assert.False(pair.TryReceiveInitiation(initiation, TimeSpan.FromSeconds(10)));
+        Assert.False(pair.TryReceiveInitiation(initiation, TestPair.At(10)));
     }
 
     [Fact]
@@ -300,7 +300,7 @@ public sealed class HandshakeTests
         var local = new LocalIdentity(X25519Keys.GeneratePrivateKey());
         var handshake = new Handshake(local, new NodePublicKey(Key32.Zero), PresharedKey.None);
 
-        Assert.False(handshake.TryCreateInitiation(1, TestPair.Wall0, TimeSpan.Zero, new byte[MessageSize.Initiation]));
+        Assert.False(handshake.TryCreateInitiation(1, TestPair.Wall0, TestPair.Now0, new byte[MessageSize.Initiation]));
     }
 
     [Fact]

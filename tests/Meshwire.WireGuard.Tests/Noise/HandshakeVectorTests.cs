@@ -48,7 +48,7 @@ public sealed class HandshakeVectorTests
         };
 
         var message = new byte[MessageSize.Initiation];
-        Assert.True(handshake.TryCreateInitiation(InitiatorIndex, When, TimeSpan.Zero, message));
+        Assert.True(handshake.TryCreateInitiation(InitiatorIndex, When, TestPair.Now0, message));
 
         Assert.Equal(Initiation, Convert.ToHexStringLower(message));
     }
@@ -65,10 +65,10 @@ public sealed class HandshakeVectorTests
         Assert.True(InitiationReader.TryConsume(responder, Convert.FromHexString(Initiation), out var consumed));
         Assert.Equal(initiator.PublicKey, consumed!.InitiatorStatic);
         Assert.Equal(InitiatorIndex, consumed.SenderIndex);
-        Assert.True(handshake.TryAccept(consumed, TimeSpan.Zero));
+        Assert.True(handshake.TryAccept(consumed, TestPair.Now0));
 
         var message = new byte[MessageSize.Response];
-        Assert.True(handshake.TryCreateResponse(ResponderIndex, TimeSpan.Zero, message, out var keys));
+        Assert.True(handshake.TryCreateResponse(ResponderIndex, TestPair.Now0, message, out var keys));
 
         Assert.Equal(Response, Convert.ToHexStringLower(message));
         Assert.Equal(InitiatorReceive, keys.SendKey.ToHex());
@@ -84,7 +84,7 @@ public sealed class HandshakeVectorTests
         {
             EphemeralKeySource = () => Private(InitiatorEphemeralPrivate),
         };
-        Assert.True(handshake.TryCreateInitiation(InitiatorIndex, When, TimeSpan.Zero, new byte[MessageSize.Initiation]));
+        Assert.True(handshake.TryCreateInitiation(InitiatorIndex, When, TestPair.Now0, new byte[MessageSize.Initiation]));
         Assert.True(new CookieChecker(initiator).CheckMac1(Convert.FromHexString(Response)));
 
         Assert.True(handshake.TryConsumeResponse(Convert.FromHexString(Response), out var keys));

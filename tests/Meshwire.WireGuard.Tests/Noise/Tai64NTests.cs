@@ -41,4 +41,24 @@ public sealed class Tai64NTests
         Assert.True(later > earlier);
         Assert.True(earlier > default(Tai64N));
     }
+
+    /// <summary>
+    /// Wall-clock edges where a 32-bit count of seconds wraps (signed in 2038, unsigned in 2106), and an ordinary
+    /// second: the stamp keeps the full seconds and still increases across the edge.
+    /// </summary>
+    [Theory]
+    [InlineData(2_147_483_648L)] // 2038-01-19T03:14:08Z
+    [InlineData(4_294_967_296L)] // 2106-02-07T06:28:16Z
+    [InlineData(1_764_547_200L)] // 2025-12-01T00:00:00Z
+    public void FromWallClock_AcrossSecondEdge_IncreasesAndKeepsFullSeconds(long edgeUnixSeconds)
+    {
+        var edge = DateTimeOffset.FromUnixTimeSeconds(edgeUnixSeconds);
+        var before = Tai64N.FromWallClock(edge.AddMilliseconds(-17));
+        var at = Tai64N.FromWallClock(edge);
+
+        Assert.Equal(0x4000_0000_0000_000AUL + (ulong)edgeUnixSeconds, at.Seconds);
+        Assert.Equal(0u, at.Nanoseconds);
+        Assert.Equal(at.Seconds - 1, before.Seconds);
+        Assert.True(at > before);
+    }
 }

@@ -1,12 +1,13 @@
 using Meshwire.WireGuard.Protocol;
 using Meshwire.WireGuard.Tests.Transport;
 using Meshwire.WireGuard.Timers;
+using Meshwire.Testing;
 
 namespace Meshwire.WireGuard.Tests.Timers;
 
 public sealed class PeerTimersTests
 {
-    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(10_000);
+    private static readonly TimeSpan T0 = UptimeClock.WeeksOfUptime;
 
     /// <summary>Jitter pinned to a fixed number of milliseconds.</summary>
     private sealed class FixedJitter(int milliseconds) : Random

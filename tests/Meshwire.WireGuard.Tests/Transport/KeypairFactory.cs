@@ -1,6 +1,7 @@
 using Meshwire.Core;
 using Meshwire.WireGuard.Noise;
 using Meshwire.WireGuard.Transport;
+using Meshwire.Testing;
 
 namespace Meshwire.WireGuard.Tests.Transport;
 
@@ -13,10 +14,11 @@ internal static class KeypairFactory
     public const uint InitiatorIndex = 0x11223344;
     public const uint ResponderIndex = 0xa1b2c3d4;
 
-    public static (Keypair Initiator, Keypair Responder) CreatePair(TimeSpan created = default) =>
-        (new Keypair(new SessionKeys(KeyA, KeyB, InitiatorIndex, ResponderIndex, IsInitiator: true), created),
-         new Keypair(new SessionKeys(KeyB, KeyA, ResponderIndex, InitiatorIndex, IsInitiator: false), created));
+    /// <summary>A pair created at <paramref name="created"/>; weeks into the host's uptime when omitted.</summary>
+    public static (Keypair Initiator, Keypair Responder) CreatePair(TimeSpan? created = null) =>
+        (new Keypair(new SessionKeys(KeyA, KeyB, InitiatorIndex, ResponderIndex, IsInitiator: true), created ?? UptimeClock.WeeksOfUptime),
+         new Keypair(new SessionKeys(KeyB, KeyA, ResponderIndex, InitiatorIndex, IsInitiator: false), created ?? UptimeClock.WeeksOfUptime));
 
-    public static Keypair Create(uint localIndex, bool isInitiator = true, TimeSpan created = default) =>
-        new(new SessionKeys(KeyA, KeyB, localIndex, localIndex ^ 0xffffffff, isInitiator), created);
+    public static Keypair Create(uint localIndex, bool isInitiator = true, TimeSpan? created = null) =>
+        new(new SessionKeys(KeyA, KeyB, localIndex, localIndex ^ 0xffffffff, isInitiator), created ?? UptimeClock.WeeksOfUptime);
 }

@@ -2,12 +2,13 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Meshwire.WireGuard.Protocol;
 using Meshwire.WireGuard.Transport;
+using Meshwire.Testing;
 
 namespace Meshwire.WireGuard.Tests.Transport;
 
 public sealed class KeypairTests
 {
-    private static readonly TimeSpan Now = TimeSpan.FromSeconds(1000);
+    private static readonly TimeSpan Now = UptimeClock.WeeksOfUptime;
 
     private static byte[] Packet(int length) => Enumerable.Range(0, length).Select(i => (byte)(i * 31 + 7)).ToArray();
 
