@@ -73,7 +73,7 @@ public sealed partial class PathRouter : IDatagramRouter, IEndpointMapper, IAsyn
 
     private TimeSpan Now => _time.GetElapsedTime(_start);
 
-    private static long UnixMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long UnixMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Takes a new map: peers (keys, endpoints, home relays) and the relay map. Returns each peer's virtual endpoint for the device.</summary>
     public IReadOnlyDictionary<NodePublicKey, EndpointAddress> SetNetmap(NetmapView view)
