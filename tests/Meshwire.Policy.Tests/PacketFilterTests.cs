@@ -12,7 +12,8 @@ public sealed class PacketFilterTests
     private const string Local6 = "fd7a:115c:a1e0::1";
     private const string Peer6 = "fd7a:115c:a1e0::2";
 
-    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(100);
+    // Weeks of uptime, as on a real host (tests/Shared/README.md).
+    private static readonly TimeSpan T0 = TimeSpan.FromDays(21) + TimeSpan.FromSeconds(100);
 
     /// <summary>Peers may reach the local node on TCP 22, UDP 53 and ping it; nothing else.</summary>
     private static PacketFilter Filter(PacketFilterOptions? options = null)
