@@ -11,8 +11,11 @@ namespace Meshwire.WireGuard.Device;
 /// <see cref="PacketsPerSecond"/> handshakes a second, in bursts of up to <see cref="PacketsBurstable"/>. A cookie
 /// proves a source address, not good intent; this is what stops one proven address from keeping the handshake
 /// worker busy with Diffie-Hellman work.
-/// A source is an IPv4 address or an IPv6 /64 (whoever holds one address of a /64 usually holds all of it, so
-/// limiting the single address would limit nothing; the kernel reasons the same way).
+/// A source is an IP address, port aside (as in wireguard-go). Not the IPv6 /64 the kernel limits: meshwired gives
+/// every relayed peer its own virtual endpoint inside one /64 (see the agent's VirtualEndpoints), and those peers
+/// must not share one bucket. Whoever owns a /64 can spread a flood over its addresses, fetching a cookie for each:
+/// that keeps the handshake worker busy and the table full, but the worker is off the transport path, so
+/// established tunnels carry on.
 /// The table is bounded: a source idle for <see cref="GarbageCollectTime"/> is removed (by then its bucket is full
 /// again, so forgetting it changes nothing), and while <see cref="MaxEntries"/> sources are live a new source is
 /// refused rather than evicting one that is being limited.
@@ -113,7 +116,7 @@ public sealed class HandshakeRateLimiter
         public long Tokens;
     }
 
-    /// <summary>The 16 address bytes (IPv4 v4-mapped) with the low 64 bits cleared for IPv6: the unit limited.</summary>
+    /// <summary>The 16 address bytes (IPv4 v4-mapped), without the port: the unit limited.</summary>
     private readonly record struct SourceKey(ulong High, ulong Low)
     {
         public static SourceKey Of(EndpointAddress source)
@@ -122,7 +125,7 @@ public sealed class HandshakeRateLimiter
             source.WriteAddress16(address);
             var high = BinaryPrimitives.ReadUInt64BigEndian(address);
             var low = BinaryPrimitives.ReadUInt64BigEndian(address[8..]);
-            return new SourceKey(high, source.IsIPv4 ? low : 0);
+            return new SourceKey(high, low);
         }
     }
 }

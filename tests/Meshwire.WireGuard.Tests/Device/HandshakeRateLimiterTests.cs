@@ -5,7 +5,7 @@ using Meshwire.WireGuard.Device;
 
 namespace Meshwire.WireGuard.Tests.Device;
 
-/// <summary>The per-source token bucket: 20 a second, bursts of 5, by IPv4 address or IPv6 /64, bounded and aged out.</summary>
+/// <summary>The per-source token bucket: 20 a second, bursts of 5, by IP address, bounded and aged out.</summary>
 public sealed class HandshakeRateLimiterTests
 {
     private static readonly EndpointAddress Source = At("192.0.2.10:51820");
@@ -67,10 +67,11 @@ public sealed class HandshakeRateLimiterTests
     [Theory]
     [InlineData("192.0.2.10:1", "192.0.2.10:2", true)]
     [InlineData("192.0.2.10:1", "192.0.2.11:1", false)]
-    [InlineData("[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:7", true)]
-    [InlineData("[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:1", false)]
+    [InlineData("[2001:db8:1:2::1]:1", "[2001:db8:1:2::1]:7", true)]
+    [InlineData("[2001:db8:1:2::1]:1", "[2001:db8:1:2::2]:1", false)]
+    [InlineData("[fd7a:115c:a1e0:ffff::1]:9", "[fd7a:115c:a1e0:ffff::2]:9", false)]
     [InlineData("[::ffff:192.0.2.10]:1", "192.0.2.10:1", true)]
-    public void Allow_SecondSource_SharesTheBucketOnlyWithinAnAddressOrSlash64(string first, string second, bool shared)
+    public void Allow_SecondSource_SharesTheBucketOnlyWithTheSameAddress(string first, string second, bool shared)
     {
         var limiter = new HandshakeRateLimiter();
         Exhaust(limiter, At(first));
