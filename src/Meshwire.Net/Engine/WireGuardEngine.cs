@@ -219,7 +219,9 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
 
         _stoppedSource.TrySetResult();
         _stopping.Dispose();
-        _handshakeQueued.Dispose();
+
+        // _handshakeQueued stays undisposed: a relay thread may still deliver a datagram and Set it; without a
+        // WaitHandle ever taken from it, it holds nothing to free.
     }
 
     /// <summary>Lets the device send handshakes and keepalives through the engine's socket.</summary>

@@ -51,11 +51,21 @@ internal sealed class HandshakeFlooder : IDisposable
     /// Sends at <paramref name="perSecond"/> for <paramref name="duration"/> (both bounded by the caller), reading
     /// cookie replies between bursts. Paced in 1 ms steps.
     /// </summary>
-    public void Run(int perSecond, TimeSpan duration, CancellationToken cancel)
+    public void Run(int perSecond, TimeSpan duration, CancellationToken cancel) => Flood(perSecond, duration, untilCookie: false, cancel);
+
+    /// <summary>Floods for at most <paramref name="timeout"/>, until a cookie reply was taken (cookie mode); true when one was.</summary>
+    public bool TryFetchCookie(TimeSpan timeout, int perSecond)
+    {
+        Flood(perSecond, timeout, untilCookie: true, CancellationToken.None);
+        return HasCookie;
+    }
+
+    private void Flood(int perSecond, TimeSpan duration, bool untilCookie, CancellationToken cancel)
     {
         var start = _clock.Elapsed;
+        var sentBefore = Sent;
         var reply = new byte[256];
-        while (!cancel.IsCancellationRequested)
+        while (!cancel.IsCancellationRequested && !(untilCookie && HasCookie))
         {
             var elapsed = _clock.Elapsed - start;
             if (elapsed >= duration)
@@ -63,7 +73,7 @@ internal sealed class HandshakeFlooder : IDisposable
                 return;
             }
 
-            var due = (long)(elapsed.TotalSeconds * perSecond);
+            var due = sentBefore + (long)(elapsed.TotalSeconds * perSecond);
             while (Sent < due)
             {
                 try
@@ -82,13 +92,6 @@ internal sealed class HandshakeFlooder : IDisposable
             DrainReplies(reply);
             Thread.Sleep(1);
         }
-    }
-
-    /// <summary>Sends one initiation at a time until the target answers with a cookie reply (cookie mode), or gives up.</summary>
-    public bool TryFetchCookie(TimeSpan timeout, int perSecond)
-    {
-        Run(perSecond, timeout, new CancellationTokenSource(timeout).Token);
-        return HasCookie;
     }
 
     private void DrainReplies(byte[] buffer)
