@@ -100,6 +100,11 @@ public sealed partial class WireGuardEngine
         var result = _device.ProcessInbound(datagram, source, now);
         if (result.Action != InboundAction.WriteToTun)
         {
+            if (result.Action == InboundAction.HandshakeQueued)
+            {
+                _handshakeQueued.Set();
+            }
+
             return;
         }
 
@@ -111,6 +116,30 @@ public sealed partial class WireGuardEngine
         else
         {
             Interlocked.Increment(ref _gateDrops);
+        }
+    }
+
+    /// <summary>
+    /// Handshake queue → device (cookie checks, rate limit, Diffie-Hellman) → answers by UDP. The event is reset
+    /// before the queue is drained, so a message queued after the last dequeue finds it set and is not missed.
+    /// </summary>
+    private void HandshakeLoop()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                _handshakeQueued.Wait(_stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            _handshakeQueued.Reset();
+            while (!_stopping.IsCancellationRequested && _device.TryProcessQueuedHandshake(Now))
+            {
+            }
         }
     }
 

@@ -12,6 +12,9 @@ namespace Meshwire.Net.Engine;
 /// Threads and what flows between them:
 ///   outbound (one per TUN queue): TUN read → gate (flow tracking) → EncryptOutbound → UDP send (batched);
 ///   inbound (one per UDP socket):  UDP receive (batched) → ProcessInbound → gate (packet filter) → TUN write;
+///                                  handshake messages are only copied onto the device's bounded HandshakeQueue
+///                                  (or dropped when it is full), so transport packets never wait behind them;
+///   handshake (one per two cores): HandshakeQueue → cookie checks, rate limit, Diffie-Hellman → answers by UDP;
 ///   timers (one):                  Tick every 100 ms → handshakes and keepalives through the UDP socket.
 /// With several TUN queues the kernel keeps each flow on one queue, so sealing runs on several threads
 /// without reordering a flow.
@@ -20,6 +23,12 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
 {
     private const int BatchSize = 32;
     private const int BufferSize = WireGuardDevice.HeadRoom + ushort.MaxValue + WireGuardDevice.TailRoom;
+
+    /// <summary>
+    /// Handshake workers: half the cores, at least one. Under a flood they are busy by design, so they must leave
+    /// the packet threads a core; one worker still answers thousands of legitimate handshakes a second.
+    /// </summary>
+    private static readonly int HandshakeWorkers = Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
 
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -30,6 +39,7 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Thread> _threads = [];
     private readonly Lock _configLock = new();
+    private readonly ManualResetEventSlim _handshakeQueued = new(false);
     private int _disposed;
     private IPacketGate? _gate;
     private IDatagramRouter? _router;
@@ -42,7 +52,11 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
         _time = time;
         _logger = logger;
         _startTimestamp = time.GetTimestamp();
-        _device = new WireGuardDevice(new UdpSender(udp, () => Volatile.Read(ref _router)), time) { Mtu = tun.Mtu };
+        _device = new WireGuardDevice(new UdpSender(udp, () => Volatile.Read(ref _router)), time)
+        {
+            Mtu = tun.Mtu,
+            HandshakeQueue = new HandshakeQueue(),
+        };
         _ = tun.Removed.ContinueWith(_ => _stoppedSource.TrySetResult(), TaskScheduler.Default);
     }
 
@@ -123,6 +137,11 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
         }
 
         StartThread("wg-in", InboundLoop);
+        for (var i = 0; i < HandshakeWorkers; i++)
+        {
+            StartThread($"wg-handshake-{i}", HandshakeLoop);
+        }
+
         StartThread("wg-timers", TimerLoop);
     }
 
@@ -200,6 +219,9 @@ public sealed partial class WireGuardEngine : IConfigurableDevice, IDisposable
 
         _stoppedSource.TrySetResult();
         _stopping.Dispose();
+
+        // _handshakeQueued stays undisposed: a relay thread may still deliver a datagram and Set it; without a
+        // WaitHandle ever taken from it, it holds nothing to free.
     }
 
     /// <summary>Lets the device send handshakes and keepalives through the engine's socket.</summary>

@@ -19,6 +19,12 @@ public enum DropReason
     NoPrivateKey,
     StagedQueueFull,
     HandshakeGaveUp,
+
+    /// <summary>A handshake message found the handshake queue full (a flood, or more handshakes than the workers keep up with).</summary>
+    HandshakeQueueFull,
+
+    /// <summary>Under load, a handshake message with a valid cookie from a source over its rate (HandshakeRateLimiter).</summary>
+    RateLimited,
 }
 
 /// <summary>Drop counters by reason, updated with interlocked adds from packet threads.</summary>

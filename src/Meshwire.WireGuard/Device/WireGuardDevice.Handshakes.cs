@@ -9,20 +9,20 @@ namespace Meshwire.WireGuard.Device;
 //              packets (or a keepalive) confirm it to the responder.
 //   responder: ReceiveInitiation → response, keypair installed as next → first transport packet under it
 //              (ReceiveTransport) makes it current.
-// Initiations and responses pass MAC1 always and MAC2 when the device is under load (5.3); otherwise the
-// sender gets a cookie reply and must retry with MAC2.
+// Initiations and responses pass MAC1 always. Under load (5.3: the handshake queue at an eighth of its capacity,
+// and for a second after) they must also carry MAC2, or the sender gets a cookie reply and must retry with it; a
+// message with a valid MAC2 must then also pass its source's token bucket (HandshakeRateLimiter) before any
+// Diffie-Hellman work is done. The driver runs all of this on its handshake worker(s), off the transport path
+// (HandshakeQueue, TryProcessQueuedHandshake).
 public sealed partial class WireGuardDevice
 {
-    /// <summary>Handshake messages per second above which the device asks for cookies (MAC2).</summary>
-    internal const int UnderLoadHandshakesPerSecond = 128;
+    private readonly HandshakeRateLimiter _rateLimiter = new();
 
-    /// <summary>How long the device stays under load after the rate drops (wireguard-go uses the same).</summary>
-    private static readonly TimeSpan UnderLoadAfter = TimeSpan.FromSeconds(1);
-
-    private readonly Lock _loadLock = new();
-    private TimeSpan _loadWindowStart;
-    private int _loadWindowCount;
-    private TimeSpan _underLoadUntil = TimeSpan.MinValue;
+    /// <summary>
+    /// The queue between the receiving thread and the handshake worker(s); set by a driver that runs workers. Without
+    /// one, <see cref="ProcessInbound"/> handles handshakes on the calling thread and the device is never under load.
+    /// </summary>
+    public HandshakeQueue? HandshakeQueue { get; init; }
 
     /// <summary>Forces the under-load state for tests (cookies required for every handshake).</summary>
     internal bool ForceUnderLoad { get; set; }
@@ -94,7 +94,7 @@ public sealed partial class WireGuardDevice
         }
     }
 
-    private void ReceiveInitiation(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    private void ReceiveInitiation(ReadOnlySpan<byte> message, EndpointAddress source, bool underLoad, TimeSpan now)
     {
         var identity = _identity;
         if (identity is null)
@@ -103,7 +103,7 @@ public sealed partial class WireGuardDevice
             return;
         }
 
-        if (!PassesCookieChecks(message, source, now))
+        if (!PassesCookieChecks(message, source, underLoad, now))
         {
             return;
         }
@@ -165,9 +165,9 @@ public sealed partial class WireGuardDevice
     private EndpointAddress EndpointFor(Peer peer, EndpointAddress source, TimeSpan now) =>
         EndpointMapper is { } mapper ? mapper.OnAuthenticatedSource(peer.PublicKey, source, now) : source;
 
-    private void ReceiveResponse(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    private void ReceiveResponse(ReadOnlySpan<byte> message, EndpointAddress source, bool underLoad, TimeSpan now)
     {
-        if (!PassesCookieChecks(message, source, now))
+        if (!PassesCookieChecks(message, source, underLoad, now))
         {
             return;
         }
@@ -224,8 +224,8 @@ public sealed partial class WireGuardDevice
         }
     }
 
-    /// <summary>MAC1 always; MAC2 under load, answering with a cookie reply when it is missing (5.4.7).</summary>
-    private bool PassesCookieChecks(ReadOnlySpan<byte> message, EndpointAddress source, TimeSpan now)
+    /// <summary>MAC1 always; under load MAC2 and the source's rate, answering with a cookie reply when MAC2 is missing (5.4.7).</summary>
+    private bool PassesCookieChecks(ReadOnlySpan<byte> message, EndpointAddress source, bool underLoad, TimeSpan now)
     {
         var checker = _cookieChecker;
         if (checker is null || !checker.CheckMac1(message))
@@ -234,9 +234,20 @@ public sealed partial class WireGuardDevice
             return false;
         }
 
-        if (!IsUnderLoad(now) || checker.CheckMac2(message, source, now))
+        if (!underLoad && !ForceUnderLoad)
         {
             return true;
+        }
+
+        if (checker.CheckMac2(message, source, now))
+        {
+            if (_rateLimiter.Allow(source, now))
+            {
+                return true;
+            }
+
+            Counters.Drop(DropReason.RateLimited);
+            return false;
         }
 
         Span<byte> reply = stackalloc byte[MessageSize.CookieReply];
@@ -248,30 +259,6 @@ public sealed partial class WireGuardDevice
 
         Counters.Drop(DropReason.CookieRequired);
         return false;
-    }
-
-    private bool IsUnderLoad(TimeSpan now)
-    {
-        if (ForceUnderLoad)
-        {
-            return true;
-        }
-
-        lock (_loadLock)
-        {
-            if (now - _loadWindowStart >= TimeSpan.FromSeconds(1))
-            {
-                _loadWindowStart = now;
-                _loadWindowCount = 0;
-            }
-
-            if (++_loadWindowCount > UnderLoadHandshakesPerSecond)
-            {
-                _underLoadUntil = now + UnderLoadAfter;
-            }
-
-            return now < _underLoadUntil;
-        }
     }
 
     /// <summary>Caller holds peer.Lock.</summary>

@@ -15,6 +15,9 @@ public enum InboundAction
 
     /// <summary>Dropped and counted.</summary>
     Dropped,
+
+    /// <summary>A handshake message went onto <see cref="WireGuardDevice.HandshakeQueue"/>: wake a worker.</summary>
+    HandshakeQueued,
 }
 
 public readonly record struct InboundResult(InboundAction Action, int Offset, int Length)
@@ -22,12 +25,16 @@ public readonly record struct InboundResult(InboundAction Action, int Offset, in
     public static InboundResult Handled => new(InboundAction.Handled, 0, 0);
 
     public static InboundResult Dropped => new(InboundAction.Dropped, 0, 0);
+
+    public static InboundResult HandshakeQueued => new(InboundAction.HandshakeQueued, 0, 0);
 }
 
 public sealed partial class WireGuardDevice
 {
     /// <summary>
-    /// Handles one UDP datagram from <paramref name="source"/>. Transport data is decrypted in place.
+    /// Handles one UDP datagram from <paramref name="source"/>. Transport data is decrypted in place. Handshake
+    /// messages go onto <see cref="HandshakeQueue"/> when the device has one (for <see cref="TryProcessQueuedHandshake"/>
+    /// on a worker), and are handled here otherwise.
     /// Safe to call from several threads at once; never throws on bad input.
     /// </summary>
     public InboundResult ProcessInbound(Span<byte> datagram, EndpointAddress source, TimeSpan now)
@@ -38,22 +45,63 @@ public sealed partial class WireGuardDevice
             return InboundResult.Dropped;
         }
 
+        if (type == MessageType.Transport)
+        {
+            return ReceiveTransport(datagram, source, now);
+        }
+
+        if (HandshakeQueue is not { } queue)
+        {
+            ReceiveHandshake(type, datagram, source, underLoad: false, now);
+            return InboundResult.Handled;
+        }
+
+        if (!queue.TryEnqueue(datagram, source))
+        {
+            Counters.Drop(DropReason.HandshakeQueueFull);
+            return InboundResult.Dropped;
+        }
+
+        return InboundResult.HandshakeQueued;
+    }
+
+    /// <summary>
+    /// Takes the oldest message off <see cref="HandshakeQueue"/> and handles it (on a handshake worker).
+    /// False when there was none. Safe to call from several workers at once.
+    /// </summary>
+    public bool TryProcessQueuedHandshake(TimeSpan now)
+    {
+        if (HandshakeQueue is not { } queue)
+        {
+            return false;
+        }
+
+        // The depth counts the message about to be taken, as the kernel counts the one being handled.
+        var underLoad = queue.IsUnderLoad(now);
+        Span<byte> message = stackalloc byte[MessageSize.Initiation];
+        if (!queue.TryDequeue(message, out var length, out var source))
+        {
+            return false;
+        }
+
+        // Lengths and types were checked before the message was queued.
+        ReceiveHandshake(message[0], message[..length], source, underLoad, now);
+        return true;
+    }
+
+    private void ReceiveHandshake(byte type, ReadOnlySpan<byte> message, EndpointAddress source, bool underLoad, TimeSpan now)
+    {
         switch (type)
         {
-            case MessageType.Transport:
-                return ReceiveTransport(datagram, source, now);
             case MessageType.Initiation:
-                ReceiveInitiation(datagram, source, now);
-                return InboundResult.Handled;
+                ReceiveInitiation(message, source, underLoad, now);
+                break;
             case MessageType.Response:
-                ReceiveResponse(datagram, source, now);
-                return InboundResult.Handled;
-            case MessageType.CookieReply:
-                ReceiveCookieReply(datagram, now);
-                return InboundResult.Handled;
+                ReceiveResponse(message, source, underLoad, now);
+                break;
             default:
-                Counters.Drop(DropReason.MalformedDatagram);
-                return InboundResult.Dropped;
+                ReceiveCookieReply(message, now);
+                break;
         }
     }
 

@@ -8,8 +8,9 @@ namespace Meshwire.WireGuard.Device;
 /// <summary>
 /// A WireGuard device without I/O: peers, receiver indices, crypto-key routing and the dispatch of packets.
 /// Flow: TUN packet → <see cref="EncryptOutbound"/> → datagram for the driver to send;
-/// UDP datagram → <see cref="ProcessInbound"/> → plaintext for the driver to write to TUN (or a handshake
-/// answered through <see cref="IDatagramSender"/>); <see cref="Tick"/> runs the per-peer timers.
+/// UDP datagram → <see cref="ProcessInbound"/> → plaintext for the driver to write to TUN, or a handshake message
+/// onto <see cref="HandshakeQueue"/> → <see cref="TryProcessQueuedHandshake"/> on the driver's handshake worker →
+/// answers through <see cref="IDatagramSender"/>; <see cref="Tick"/> runs the per-peer timers.
 /// Partial files: Outbound, Inbound, Handshakes, Timers, Config.
 /// </summary>
 public sealed partial class WireGuardDevice
