@@ -129,16 +129,6 @@ public sealed class UapiParseSetTests
         Assert.Equal((ushort)5, update!.ListenPort);
     }
 
-    [Fact]
-    public void TryParseSet_Reader_ConsumesRequestThroughBlankLine()
-    {
-        using var reader = new StringReader("listen_port=bad\nfwmark=1\n\nget=1\n");
-
-        Assert.False(UapiProtocol.TryParseSet(reader, out _, out var errno));
-        Assert.Equal(UapiErrors.Invalid, errno);
-        Assert.Equal("get=1", reader.ReadLine());
-    }
-
     public static TheoryData<string[]> InvalidRequests => new()
     {
         // Keys.
