@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Meshwire.Core;
 using Meshwire.WireGuard.Config;
 
@@ -16,6 +17,56 @@ public static partial class UapiProtocol
 {
     /// <summary>The only protocol version of the configuration protocol so far.</summary>
     public const int ProtocolVersion = 1;
+
+    /// <summary>
+    /// Reads one set request's body (what follows the "set=1" line) from <paramref name="reader"/> through the blank
+    /// line that ends it, and no further, with the same reader, bounds and rule as a connection: input that ends before
+    /// the blank line is refused with -71 (EPROTO) and gives no update, a line or request past
+    /// <see cref="UapiLimits"/> with -90 (EMSGSIZE; the reader is then left in the middle of the request), a bad key
+    /// or value with -22 or -71 once the whole request has been read.
+    /// </summary>
+    public static bool TryParseSet(TextReader reader, [NotNullWhen(true)] out DeviceConfigUpdate? update, out int errno)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var requests = new UapiRequestReader();
+        requests.TryRead("set=1\n"u8);
+
+        // One line at a time, so nothing past the blank line is taken from the reader. A char is at most 3 UTF-8
+        // bytes (a lone surrogate becomes U+FFFD, which the ASCII-only reader refuses like any other non-ASCII).
+        var line = new byte[UapiLimits.MaxLineBytes + 3];
+        var length = 0;
+        Span<char> one = stackalloc char[1];
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            one[0] = (char)c;
+            length += Encoding.UTF8.GetBytes(one, line.AsSpan(length));
+            if (c != '\n' && length <= UapiLimits.MaxLineBytes)
+            {
+                continue;
+            }
+
+            var result = requests.TryRead(line.AsSpan(0, length));
+            length = 0;
+            switch (result.Status)
+            {
+                case UapiReadStatus.NeedMoreData:
+                    continue;
+                case UapiReadStatus.Set:
+                    update = result.Update!;
+                    errno = 0;
+                    return true;
+                default:
+                    update = null;
+                    errno = result.Errno;
+                    return false;
+            }
+        }
+
+        update = null;
+        errno = UapiErrors.Protocol;
+        return false;
+    }
 
     /// <summary>
     /// Parses the key=value lines of a set request (without the "set=1" line). Stops at the first blank line.
