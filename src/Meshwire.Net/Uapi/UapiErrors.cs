@@ -18,6 +18,12 @@ public static class UapiErrors
     /// <summary>The device failed in an unexpected way (ENOANO, as wireguard-go answers).</summary>
     public const int Unknown = -55;
 
+    /// <summary>
+    /// A line or a request longer than <see cref="UapiLimits"/> allows (EMSGSIZE; wg(8) prints "Message too long").
+    /// wireguard-go answers such a line with <see cref="IO"/>, from its line scanner's 64 KiB limit.
+    /// </summary>
+    public const int MessageTooLong = -90;
+
     /// <summary>Reading or writing the request failed.</summary>
     public const int IO = -5;
 }

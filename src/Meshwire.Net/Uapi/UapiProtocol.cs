@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Meshwire.Core;
 using Meshwire.WireGuard.Config;
 
@@ -18,25 +19,65 @@ public static partial class UapiProtocol
     public const int ProtocolVersion = 1;
 
     /// <summary>
-    /// Reads the lines of one set request from <paramref name="reader"/> up to the blank line that ends it (or the end
-    /// of input), then parses them. The whole request is consumed even when it is invalid, so a connection stays in step.
+    /// Reads one set request's body (what follows the "set=1" line) from <paramref name="reader"/> through the blank
+    /// line that ends it, and no further, with the same reader, bounds and rule as a connection: input that ends before
+    /// the blank line is refused with -71 (EPROTO) and gives no update, a line or request past
+    /// <see cref="UapiLimits"/> with -90 (EMSGSIZE; the reader is then left in the middle of the request), a bad key
+    /// or value with -22 or -71 once the whole request has been read.
     /// </summary>
     public static bool TryParseSet(TextReader reader, [NotNullWhen(true)] out DeviceConfigUpdate? update, out int errno)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        return TryParseSet(ReadRequestBody(reader), out update, out errno);
+        var requests = new UapiRequestReader();
+        requests.TryRead("set=1\n"u8);
+
+        // One line at a time, so nothing past the blank line is taken from the reader. A char is at most 3 UTF-8
+        // bytes (a lone surrogate becomes U+FFFD, which the ASCII-only reader refuses like any other non-ASCII).
+        var line = new byte[UapiLimits.MaxLineBytes + 3];
+        var length = 0;
+        Span<char> one = stackalloc char[1];
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            one[0] = (char)c;
+            length += Encoding.UTF8.GetBytes(one, line.AsSpan(length));
+            if (c != '\n' && length <= UapiLimits.MaxLineBytes)
+            {
+                continue;
+            }
+
+            var result = requests.TryRead(line.AsSpan(0, length));
+            length = 0;
+            switch (result.Status)
+            {
+                case UapiReadStatus.NeedMoreData:
+                    continue;
+                case UapiReadStatus.Set:
+                    update = result.Update!;
+                    errno = 0;
+                    return true;
+                default:
+                    update = null;
+                    errno = result.Errno;
+                    return false;
+            }
+        }
+
+        update = null;
+        errno = UapiErrors.Protocol;
+        return false;
     }
 
     /// <summary>
     /// Parses the key=value lines of a set request (without the "set=1" line). Stops at the first blank line.
     /// Returns false with errno -22 (invalid key or value) or -71 (a line without '='), and then no update.
+    /// A connection's bytes go through <see cref="UapiRequestReader"/>, which bounds lines and requests; this is for
+    /// lines already in memory.
     /// </summary>
     public static bool TryParseSet(IEnumerable<string> lines, [NotNullWhen(true)] out DeviceConfigUpdate? update, out int errno)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        var result = new DeviceConfigUpdate();
-        PeerConfigUpdate? peer = null;
-        update = null;
+        var parser = new UapiSetParser();
         foreach (var line in lines)
         {
             if (line.Length == 0)
@@ -44,153 +85,10 @@ public static partial class UapiProtocol
                 break;
             }
 
-            var separator = line.IndexOf('=', StringComparison.Ordinal);
-            if (separator < 0)
-            {
-                errno = UapiErrors.Protocol;
-                return false;
-            }
-
-            var key = line.AsSpan(0, separator);
-            var value = line.AsSpan(separator + 1);
-            var ok = key is "public_key"
-                ? TryStartPeer(value, result, out peer)
-                : peer is null ? TryApplyDeviceKey(key, value, result) : TryApplyPeerKey(key, value, peer);
-            if (!ok)
-            {
-                errno = UapiErrors.Invalid;
-                return false;
-            }
+            parser.AddLine(line);
         }
 
-        update = result;
-        errno = 0;
-        return true;
-    }
-
-    /// <summary>Collects the lines up to (not including) the blank line that ends a request, or to the end of input.</summary>
-    internal static List<string> ReadRequestBody(TextReader reader)
-    {
-        var lines = new List<string>();
-        while (reader.ReadLine() is { Length: > 0 } line)
-        {
-            lines.Add(line);
-        }
-
-        return lines;
-    }
-
-    private static bool TryStartPeer(ReadOnlySpan<char> value, DeviceConfigUpdate update, out PeerConfigUpdate? peer)
-    {
-        peer = null;
-        if (!Key32.TryParseHex(value, out var key))
-        {
-            return false;
-        }
-
-        peer = new PeerConfigUpdate(new NodePublicKey(key));
-        update.Peers.Add(peer);
-        return true;
-    }
-
-    private static bool TryApplyDeviceKey(ReadOnlySpan<char> key, ReadOnlySpan<char> value, DeviceConfigUpdate update)
-    {
-        switch (key)
-        {
-            case "private_key":
-                if (!Key32.TryParseHex(value, out var privateKey))
-                {
-                    return false;
-                }
-
-                update.PrivateKey = new NodePrivateKey(privateKey);
-                return true;
-
-            case "listen_port":
-                if (!TryParseDecimal(value, ushort.MaxValue, out var port))
-                {
-                    return false;
-                }
-
-                update.ListenPort = (ushort)port;
-                return true;
-
-            case "fwmark":
-                if (!TryParseDecimal(value, uint.MaxValue, out var mark))
-                {
-                    return false;
-                }
-
-                update.FirewallMark = (uint)mark;
-                return true;
-
-            case "replace_peers":
-                update.ReplacePeers = true;
-                return value is "true";
-
-            default:
-                return false;
-        }
-    }
-
-    private static bool TryApplyPeerKey(ReadOnlySpan<char> key, ReadOnlySpan<char> value, PeerConfigUpdate peer)
-    {
-        switch (key)
-        {
-            case "remove":
-                peer.Remove = true;
-                return value is "true";
-
-            case "update_only":
-                peer.UpdateOnly = true;
-                return value is "true";
-
-            case "replace_allowed_ips":
-                peer.ReplaceAllowedIps = true;
-                return value is "true";
-
-            case "preshared_key":
-                if (!Key32.TryParseHex(value, out var psk))
-                {
-                    return false;
-                }
-
-                peer.PresharedKey = new PresharedKey(psk);
-                return true;
-
-            case "endpoint":
-                if (!TryParseEndpoint(value, out var endpoint))
-                {
-                    return false;
-                }
-
-                peer.Endpoint = endpoint;
-                return true;
-
-            case "persistent_keepalive_interval":
-                if (!TryParseDecimal(value, ushort.MaxValue, out var seconds))
-                {
-                    return false;
-                }
-
-                peer.PersistentKeepaliveInterval = (ushort)seconds;
-                return true;
-
-            case "allowed_ip":
-                if (!TryParsePrefix(value, out var prefix))
-                {
-                    return false;
-                }
-
-                peer.AllowedIps.Add(prefix);
-                return true;
-
-            case "protocol_version":
-                return value is "1";
-
-            default:
-                return false;
-        }
+        return parser.TryComplete(out update, out errno);
     }
 
     /// <summary>Unsigned decimal digits only (no sign, no spaces), at most <paramref name="max"/>.</summary>

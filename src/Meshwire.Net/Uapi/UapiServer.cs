@@ -10,9 +10,12 @@ namespace Meshwire.Net.Uapi;
 /// Serves the configuration protocol on the unix socket {directory}/{interface}.sock, where wg(8) looks for it.
 /// Flow per connection: read an operation line → "get=1" + blank line: answer the status; "set=1" + key=value lines
 /// + blank line: parse all, apply all or nothing, answer errno → read the next operation, until the peer closes.
-/// As in wireguard-go: an unknown operation line closes the connection without an answer, and a get whose next line
-/// is not blank answers errno=-22 and closes. A set that fails validation answers errno=-22 (or -71) and the
-/// connection stays usable, because the whole request has been read.
+/// A set is applied only when its blank line has arrived: a connection that ends, fails or passes its deadline
+/// before that applies nothing of it. <see cref="UapiRequestReader"/> does the reading: as in wireguard-go, an
+/// unknown operation line closes the connection without an answer, and a get whose next line is not blank answers
+/// errno=-22 and closes. A set that fails validation answers errno=-22 (or -71) and the connection stays usable,
+/// because the whole request has been read. A line or set beyond <see cref="UapiLimits"/> answers errno=-90 and
+/// closes; each request must be whole and answered within <see cref="UapiLimits.RequestTimeout"/>.
 /// Requests from all connections reach the device one at a time.
 /// </summary>
 public sealed partial class UapiServer : IAsyncDisposable, IDisposable
@@ -22,8 +25,12 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
+    // Room for a few dozen typical lines per receive; at least MaxLineBytes + 1, so the longest line fits with its '\n'.
+    private const int ReceiveBufferBytes = 4 * (UapiLimits.MaxLineBytes + 1);
+
     private readonly IConfigurableDevice _device;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
 
     // Serializes GetStatus/Apply across connections, like one set or get at a time on a wireguard-go device.
@@ -33,12 +40,13 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
     private readonly Task _acceptLoop;
     private int _disposed;
 
-    private UapiServer(string socketPath, Socket listener, IConfigurableDevice device, ILogger logger)
+    private UapiServer(string socketPath, Socket listener, IConfigurableDevice device, ILogger logger, TimeProvider time)
     {
         SocketPath = socketPath;
         _listener = listener;
         _device = device;
         _logger = logger;
+        _time = time;
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -49,7 +57,8 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
     /// {socketDirectory}/{interfaceName}.sock (mode 0700) and starts accepting.
     /// Throws IOException if another live process already serves that socket.
     /// </summary>
-    public static UapiServer Start(string interfaceName, IConfigurableDevice device, string? socketDirectory = null, ILogger? logger = null)
+    /// <param name="timeProvider">The clock of the request deadlines; the system's when omitted.</param>
+    public static UapiServer Start(string interfaceName, IConfigurableDevice device, string? socketDirectory = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(interfaceName);
         ArgumentNullException.ThrowIfNull(device);
@@ -85,7 +94,7 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
             throw;
         }
 
-        return new UapiServer(path, listener, device, logger ?? NullLogger.Instance);
+        return new UapiServer(path, listener, device, logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -159,51 +168,84 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// Serves one connection: receive into a fixed buffer → the reader takes whole lines → a whole request is answered
+    /// → the next. Each request runs under its own deadline, which closes the connection when it passes. The buffer
+    /// holds a few lines and is never grown: a longer line is refused by the reader before it could fill it.
+    /// </summary>
     private async Task ServeAsync(Socket connection)
     {
-        using var registration = _stopping.Token.Register(connection.Dispose);
+        using var stopping = _stopping.Token.Register(static s => ((Socket)s!).Dispose(), connection);
         await using var stream = new NetworkStream(connection, ownsSocket: true);
-        using var reader = new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: false);
         await using var writer = new StreamWriter(stream, Utf8) { NewLine = "\n" };
-        try
+        var reader = new UapiRequestReader();
+        var buffer = new byte[ReceiveBufferBytes];
+        var start = 0;
+        var end = 0;
+        while (true)
         {
-            while (await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false) is { } operation)
+            using var deadline = new CancellationTokenSource(UapiLimits.RequestTimeout, _time);
+            using var expiry = deadline.Token.Register(static s => ((Socket)s!).Dispose(), connection);
+            try
             {
-                if (!await HandleAsync(operation, reader, writer).ConfigureAwait(false))
+                UapiReadResult request;
+                while ((request = reader.TryRead(buffer.AsSpan(start, end - start))).Status == UapiReadStatus.NeedMoreData)
                 {
+                    start += request.Consumed;
+                    if (start == end)
+                    {
+                        start = end = 0;
+                    }
+                    else if (end == buffer.Length)
+                    {
+                        // Only part of one line is left, shorter than the buffer (the reader refuses longer ones).
+                        buffer.AsSpan(start, end - start).CopyTo(buffer);
+                        (start, end) = (0, end - start);
+                    }
+
+                    var received = await connection.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None).ConfigureAwait(false);
+                    if (received == 0)
+                    {
+                        if (reader.InRequest || start != end)
+                        {
+                            LogCutOff(_logger);
+                        }
+
+                        return;
+                    }
+
+                    end += received;
+                }
+
+                start += request.Consumed;
+                if (!Answer(request, writer))
+                {
+                    await writer.FlushAsync().ConfigureAwait(false);
                     return;
                 }
 
-                await writer.FlushAsync(_stopping.Token).ConfigureAwait(false);
+                await writer.FlushAsync().ConfigureAwait(false);
             }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            // The client went away or the server is stopping.
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                // The client went away, the request's deadline passed, or the server is stopping.
+                if (deadline.IsCancellationRequested)
+                {
+                    LogDeadline(_logger, UapiLimits.RequestTimeout.TotalSeconds);
+                }
+
+                return;
+            }
         }
     }
 
-    /// <summary>Answers one request into <paramref name="writer"/>; false when the connection should close.</summary>
-    private async Task<bool> HandleAsync(string operation, StreamReader reader, StreamWriter writer)
+    /// <summary>Answers one whole request into <paramref name="writer"/>; false when the connection closes after it.</summary>
+    private bool Answer(UapiReadResult request, StreamWriter writer)
     {
-        switch (operation)
+        switch (request.Status)
         {
-            case "get=1":
+            case UapiReadStatus.Get:
             {
-                var next = await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false);
-                if (next is null)
-                {
-                    return false;
-                }
-
-                if (next.Length != 0)
-                {
-                    LogMalformed(_logger, operation);
-                    UapiProtocol.FormatErrno(UapiErrors.Invalid, writer);
-                    await writer.FlushAsync(_stopping.Token).ConfigureAwait(false);
-                    return false;
-                }
-
                 DeviceStatus status;
                 try
                 {
@@ -224,29 +266,20 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 return true;
             }
 
-            case "set=1":
+            case UapiReadStatus.Set:
             {
-                var lines = new List<string>();
-                while (await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false) is { Length: > 0 } line)
-                {
-                    lines.Add(line);
-                }
-
                 int errno;
-                if (UapiProtocol.TryParseSet(lines, out var update, out errno))
+                try
                 {
-                    try
+                    lock (_deviceGate)
                     {
-                        lock (_deviceGate)
-                        {
-                            errno = _device.Apply(update);
-                        }
+                        errno = _device.Apply(request.Update!);
                     }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        LogDeviceFailed(_logger, e);
-                        errno = UapiErrors.Unknown;
-                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogDeviceFailed(_logger, e);
+                    errno = UapiErrors.Unknown;
                 }
 
                 if (errno != 0)
@@ -258,18 +291,45 @@ public sealed partial class UapiServer : IAsyncDisposable, IDisposable
                 return true;
             }
 
+            case UapiReadStatus.SetRejected:
+                LogSetFailed(_logger, request.Errno);
+                UapiProtocol.FormatErrno(request.Errno, writer);
+                return true;
+
             default:
-                LogMalformed(_logger, operation.Length > 32 ? operation[..32] : operation);
+                if (request.Errno == UapiErrors.MessageTooLong)
+                {
+                    LogTooLong(_logger, UapiLimits.MaxLineBytes, UapiLimits.MaxRequestLines);
+                }
+                else
+                {
+                    LogMalformed(_logger);
+                }
+
+                if (request.Errno != 0)
+                {
+                    UapiProtocol.FormatErrno(request.Errno, writer);
+                }
+
                 return false;
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "UAPI: invalid operation {Operation}; closing the connection")]
-    private static partial void LogMalformed(ILogger logger, string operation);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "UAPI: invalid request; closing the connection")]
+    private static partial void LogMalformed(ILogger logger);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "UAPI: set request failed with errno {Errno}")]
     private static partial void LogSetFailed(ILogger logger, int errno);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "UAPI: the device failed to answer a request")]
     private static partial void LogDeviceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "UAPI: request refused: a line longer than {MaxLineBytes} bytes or a set of more than {MaxRequestLines} lines; closing the connection")]
+    private static partial void LogTooLong(ILogger logger, int maxLineBytes, int maxRequestLines);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "UAPI: the client closed in the middle of a request; nothing of it was applied")]
+    private static partial void LogCutOff(ILogger logger);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "UAPI: a request did not finish within {Seconds} s; closed the connection (a set cut off is not applied)")]
+    private static partial void LogDeadline(ILogger logger, double seconds);
 }

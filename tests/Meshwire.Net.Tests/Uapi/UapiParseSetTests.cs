@@ -139,6 +139,52 @@ public sealed class UapiParseSetTests
         Assert.Equal("get=1", reader.ReadLine());
     }
 
+    [Fact]
+    public void TryParseSet_Reader_ValidRequest_Parses()
+    {
+        using var reader = new StringReader($"listen_port=5\npublic_key={PeerA}\nallowed_ip=10.0.0.0/8\n\nrest");
+
+        Assert.True(UapiProtocol.TryParseSet(reader, out var update, out var errno));
+        Assert.Equal(0, errno);
+        Assert.Equal((ushort)5, update.ListenPort);
+        Assert.Equal(IPNetwork.Parse("10.0.0.0/8"), Assert.Single(Assert.Single(update.Peers).AllowedIps));
+        Assert.Equal("rest", reader.ReadToEnd());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("listen_port=5")]
+    [InlineData("listen_port=5\n")]
+    [InlineData("listen_port=5\npublic_key=0101010101010101010101010101010101010101010101010101010101010101\n")]
+    public void TryParseSet_Reader_EndsBeforeBlankLine_RefusedWithEproto(string text)
+    {
+        using var reader = new StringReader(text);
+
+        Assert.False(UapiProtocol.TryParseSet(reader, out var update, out var errno));
+        Assert.Null(update);
+        Assert.Equal(UapiErrors.Protocol, errno);
+    }
+
+    [Fact]
+    public void TryParseSet_Reader_LineLongerThanBound_RefusedWithEmsgsizeWithoutReadingItAll()
+    {
+        using var reader = new StringReader("listen_port=" + new string('1', 1 << 20) + "\n\n");
+
+        Assert.False(UapiProtocol.TryParseSet(reader, out var update, out var errno));
+        Assert.Null(update);
+        Assert.Equal(UapiErrors.MessageTooLong, errno);
+        Assert.True(reader.ReadToEnd().Length > (1 << 20) - UapiLimits.MaxLineBytes);
+    }
+
+    [Fact]
+    public void TryParseSet_Reader_NonAscii_RefusedWithEinval()
+    {
+        using var reader = new StringReader("listen_port=5\u00e9\n\n");
+
+        Assert.False(UapiProtocol.TryParseSet(reader, out _, out var errno));
+        Assert.Equal(UapiErrors.Invalid, errno);
+    }
+
     public static TheoryData<string[]> InvalidRequests => new()
     {
         // Keys.

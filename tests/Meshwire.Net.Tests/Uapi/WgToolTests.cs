@@ -111,4 +111,42 @@ public sealed class WgToolTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("Address already in use", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task WgSetconf_FiftyThousandAllowedIps_AppliedAsOneRequest()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+
+        // Well inside UapiLimits.MaxRequestLines: one peer with 50,000 allowed IPs, as wg setconf sends it.
+        var device = new FakeDevice();
+        var name = UniqueName();
+        await using var server = UapiServer.Start(name, device);
+        var config = Path.GetTempFileName();
+        try
+        {
+            var text = new System.Text.StringBuilder()
+                .Append("[Interface]\nPrivateKey = ").Append(TestKeys.Key(1).ToBase64()).Append("\nListenPort = 40000\n")
+                .Append("[Peer]\nPublicKey = ").Append(TestKeys.Key(3).ToBase64()).Append('\n');
+            for (var i = 0; i < 50_000; i++)
+            {
+                text.Append("AllowedIPs = 10.").Append(i >> 8).Append('.').Append(i & 255).Append(".0/24\n");
+            }
+
+            await File.WriteAllTextAsync(config, text.ToString());
+
+            var (exitCode, output) = RunWg("setconf", name, config);
+
+            Assert.True(exitCode == 0, output);
+            var update = Assert.Single(device.Applied);
+            Assert.True(update.ReplacePeers);
+            Assert.Equal(50_000, Assert.Single(update.Peers).AllowedIps.Count);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
 }
