@@ -45,27 +45,6 @@ public sealed partial class ControlService
         }, cancellationToken);
     }
 
-    /// <summary>Finds or creates the user an OIDC login maps to (by issuer and subject, else by email).</summary>
-    internal Task<UserInfo> UpsertOidcUserAsync(string issuer, string subject, string login, string displayName, CancellationToken cancellationToken) =>
-        WriteAsync(async (db, after) =>
-        {
-            var row = await db.Users.SingleOrDefaultAsync(u => (u.Provider == issuer && u.Subject == subject) || u.Login == login, cancellationToken);
-            if (row is null)
-            {
-                row = new UserRow { Login = login, DisplayName = displayName, Provider = issuer, Subject = subject, CreatedAt = Now };
-                db.Users.Add(row);
-            }
-            else
-            {
-                row.Provider = issuer;
-                row.Subject = subject;
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            after.Add(() => _userLogins[row.Id] = row.Login);
-            return ToInfo(row);
-        }, cancellationToken);
-
     public async Task<IReadOnlyList<UserInfo>> ListUsersAsync(CancellationToken cancellationToken = default)
     {
         await using var db = CreateDb();

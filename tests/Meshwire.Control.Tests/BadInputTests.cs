@@ -236,6 +236,19 @@ public abstract class BadInputTests(ITestDatabase database) : DatabaseTests(data
     }
 
     [DbFact]
+    public async Task AdminApi_BodyNotSentAsJson_415SayingWhatToSend()
+    {
+        await using var server = await StartAsync();
+        using var http = await ApiClientAsync(server);
+
+        using var response = await http.PostAsync("/api/v1/users", new StringContent("login=carol", Encoding.UTF8, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("application/json", (await response.Content.ReadFromJsonAsync<ApiError>())!.Message, StringComparison.Ordinal);
+        Assert.Empty(await server.Service.ListUsersAsync());
+    }
+
+    [DbFact]
     public async Task AdminApi_RelayWithoutRegionName_Stored()
     {
         await using var server = await StartAsync();

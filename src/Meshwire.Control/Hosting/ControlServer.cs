@@ -107,7 +107,12 @@ public sealed class ControlServer : IAsyncDisposable
             var code = status.HttpContext.Response.StatusCode;
             await status.HttpContext.Response.WriteAsJsonAsync(new ApiError(
                 code switch { 401 => ErrorCodes.Unauthorized, 404 => ErrorCodes.NotFound, 413 => ErrorCodes.TooLarge, _ => ErrorCodes.BadRequest },
-                code == 400 ? "the request body is not valid JSON for this endpoint" : $"HTTP {code}"));
+                code switch
+                {
+                    400 => "the request body is not valid JSON for this endpoint",
+                    415 => "send the body as JSON (Content-Type: application/json)",
+                    _ => $"HTTP {code}",
+                }));
         });
         app.UseAdminAuthentication(service);
         app.UseWebSockets();
