@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Meshwire.Control.Api;
 using Meshwire.Control.Data;
 using Meshwire.Control.Identity;
@@ -12,11 +14,20 @@ namespace Meshwire.Control;
 // Users, pre-auth keys, API keys, policy and relays: what the admin API and CLI verbs call.
 public sealed partial class ControlService
 {
+    private const int MaxTags = 64;
+    private const int MaxTagLength = 128;
+    private const int MaxRelays = 1000;
+
     public Task<UserInfo> CreateUserAsync(string login, string? displayName = null, CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrWhiteSpace(login) || login.Length > 254 || login.Any(char.IsWhiteSpace) || login.Contains(','))
+        if (NameValidation.CheckLogin(login) is { } badLogin)
         {
-            throw new ControlException(ErrorCodes.BadRequest, "a login is 1 to 254 characters without spaces or commas");
+            throw new ControlException(ErrorCodes.BadRequest, $"login: {badLogin}");
+        }
+
+        if (NameValidation.CheckDisplayName(displayName) is { } badName)
+        {
+            throw new ControlException(ErrorCodes.BadRequest, $"displayName: {badName}");
         }
 
         return WriteAsync(async (db, after) =>
@@ -34,27 +45,6 @@ public sealed partial class ControlService
         }, cancellationToken);
     }
 
-    /// <summary>Finds or creates the user an OIDC login maps to (by issuer and subject, else by email).</summary>
-    internal Task<UserInfo> UpsertOidcUserAsync(string issuer, string subject, string login, string displayName, CancellationToken cancellationToken) =>
-        WriteAsync(async (db, after) =>
-        {
-            var row = await db.Users.SingleOrDefaultAsync(u => (u.Provider == issuer && u.Subject == subject) || u.Login == login, cancellationToken);
-            if (row is null)
-            {
-                row = new UserRow { Login = login, DisplayName = displayName, Provider = issuer, Subject = subject, CreatedAt = Now };
-                db.Users.Add(row);
-            }
-            else
-            {
-                row.Provider = issuer;
-                row.Subject = subject;
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            after.Add(() => _userLogins[row.Id] = row.Login);
-            return ToInfo(row);
-        }, cancellationToken);
-
     public async Task<IReadOnlyList<UserInfo>> ListUsersAsync(CancellationToken cancellationToken = default)
     {
         await using var db = CreateDb();
@@ -65,18 +55,30 @@ public sealed partial class ControlService
 
     public Task<AuthKeyInfo> CreateAuthKeyAsync(CreateAuthKeyRequest request, CancellationToken cancellationToken = default)
     {
-        var tags = request.Tags ?? [];
-        foreach (var tag in tags)
+        if (request.User is null)
         {
-            if (!tag.StartsWith("tag:", StringComparison.Ordinal) || tag.Length < 5 || tag.Contains(',') || tag.Any(char.IsWhiteSpace))
+            throw new ControlException(ErrorCodes.BadRequest, "user: required (the login of the user whose nodes join with the key)");
+        }
+
+        var tags = request.Tags ?? [];
+        if (tags.Count > MaxTags)
+        {
+            throw new ControlException(ErrorCodes.BadRequest, $"tags: at most {MaxTags} tags");
+        }
+
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var tag = tags[i];
+            if (tag is null || !tag.StartsWith("tag:", StringComparison.Ordinal) || tag.Length < 5 || tag.Length > MaxTagLength
+                || tag.Contains(',') || tag.Any(char.IsWhiteSpace) || NameValidation.FindUnsafe(tag) is not null)
             {
-                throw new ControlException(ErrorCodes.BadRequest, $"\"{tag}\" is not a tag (tag:name)");
+                throw new ControlException(ErrorCodes.BadRequest, $"tags[{i}]: {(tag is null ? "null" : $"\"{NameValidation.Printable(tag)}\"")} is not a tag (tag:name, at most {MaxTagLength} characters, no spaces, commas or control characters)");
             }
         }
 
         if (request.ExpirySeconds <= 0 || request.ExpirySeconds > 365 * 24 * 3600)
         {
-            throw new ControlException(ErrorCodes.BadRequest, "expiry must be between 1 second and 365 days");
+            throw new ControlException(ErrorCodes.BadRequest, "expirySeconds: must be between 1 second and 365 days (31536000)");
         }
 
         return WriteAsync(async (db, _) =>
@@ -124,59 +126,29 @@ public sealed partial class ControlService
     private static AuthKeyInfo ToInfo(AuthKeyRow k, string user) =>
         new(k.Id, k.Prefix, user, k.Reusable, k.Ephemeral, SplitList(k.Tags), k.ExpiresAt, k.CreatedAt, k.UseCount, k.Revoked);
 
-    public Task<ApiKeyInfo> CreateApiKeyAsync(int expirySeconds = 90 * 24 * 3600, CancellationToken cancellationToken = default)
-    {
-        if (expirySeconds <= 0)
-        {
-            throw new ControlException(ErrorCodes.BadRequest, "expiry must be positive");
-        }
-
-        return WriteAsync(async (db, _) =>
-        {
-            var (text, prefix, hash) = Secrets.Create(Secrets.ApiKeyKind);
-            var now = Now;
-            var row = new ApiKeyRow { Prefix = prefix, Hash = hash, CreatedAt = now, ExpiresAt = now + TimeSpan.FromSeconds(expirySeconds) };
-            db.ApiKeys.Add(row);
-            await db.SaveChangesAsync(cancellationToken);
-            return new ApiKeyInfo(row.Id, row.Prefix, row.CreatedAt, row.ExpiresAt, text);
-        }, cancellationToken);
-    }
-
-    /// <summary>True when <paramref name="text"/> is a live API key. Read-only: last-use is not recorded per request.</summary>
-    public async Task<bool> ValidateApiKeyAsync(string? text, CancellationToken cancellationToken = default)
-    {
-        if (!Secrets.TryParse(text, Secrets.ApiKeyKind, out var prefix))
-        {
-            return false;
-        }
-
-        await using var db = CreateDb();
-        var row = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Prefix == prefix, cancellationToken);
-        return row is not null && row.ExpiresAt > Now && Secrets.Matches(text!, row.Hash);
-    }
-
     public PolicyInfo GetPolicy() => new(_policyText, _policyUpdated);
 
     /// <summary>Validates a policy and runs its tests (PolicyCommands.Check); the output says what failed and where.</summary>
     public static PolicyCheckResult CheckPolicy(string text)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"meshwire-policy-{Guid.NewGuid():N}.hujson");
-        File.WriteAllText(path, text);
-        try
+        if (text is null)
         {
-            var output = new StringWriter();
-            var code = PolicyCommands.Check(path, output);
-            return new PolicyCheckResult(code == PolicyCommands.ExitOk, output.ToString().Replace(path, "policy", StringComparison.Ordinal));
+            throw new ControlException(ErrorCodes.BadRequest, "text: required (the policy, HuJSON)");
         }
-        finally
-        {
-            File.Delete(path);
-        }
+
+        var output = new StringWriter();
+        var code = PolicyCommands.CheckText(text, "policy", output);
+        return new PolicyCheckResult(code == PolicyCommands.ExitOk, output.ToString());
     }
 
     /// <summary>Replaces the policy after it parses and its tests pass; every stream gets its new peers and filter.</summary>
     public Task<PolicyInfo> SetPolicyAsync(string text, CancellationToken cancellationToken = default)
     {
+        if (text is null)
+        {
+            throw new ControlException(ErrorCodes.BadRequest, "text: required (the policy, HuJSON)");
+        }
+
         if (text.Length > _options.MaxRequestBytes)
         {
             throw new ControlException(ErrorCodes.TooLarge, "the policy is too large");
@@ -217,6 +189,14 @@ public sealed partial class ControlService
     /// <summary>Which rule lets SRC reach DST:PORT, against the nodes in the database.</summary>
     public ExplainInfo Explain(string source, string destination, string protocol = "tcp")
     {
+        foreach (var (field, value) in new[] { ("source", source), ("destination", destination), ("protocol", protocol) })
+        {
+            if (string.IsNullOrWhiteSpace(value) || value.Length > 255)
+            {
+                throw new ControlException(ErrorCodes.BadRequest, $"{field}: required, 1 to 255 characters");
+            }
+        }
+
         try
         {
             var result = PolicyCommands.Explain(_tailnet.Policy, _tailnet.Snapshot().Select(n => n.ToPolicyNode()), source, destination, protocol);
@@ -242,20 +222,14 @@ public sealed partial class ControlService
     /// <summary>Replaces the relay map; every stream gets it.</summary>
     public Task<IReadOnlyList<RelayInfo>> SetRelaysAsync(IReadOnlyList<RelayInfo> relays, CancellationToken cancellationToken = default)
     {
-        foreach (var r in relays)
-        {
-            if (r.RegionId <= 0 || string.IsNullOrWhiteSpace(r.RegionCode) || string.IsNullOrWhiteSpace(r.HostName) || r.Port is <= 0 or > 65535 || r.StunPort is < 0 or > 65535)
-            {
-                throw new ControlException(ErrorCodes.BadRequest, "each relay needs regionId > 0, regionCode, hostName and valid ports");
-            }
-        }
+        CheckRelays(relays);
 
         return WriteAsync(async (db, after) =>
         {
             db.Relays.RemoveRange(await db.Relays.ToListAsync(cancellationToken));
             var rows = relays.Select(r => new RelayRow
             {
-                RegionId = r.RegionId, RegionCode = r.RegionCode, RegionName = r.RegionName, HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort, InsecureHttp = r.InsecureHttp,
+                RegionId = r.RegionId, RegionCode = r.RegionCode, RegionName = r.RegionName ?? "", HostName = r.HostName, IPv4 = r.IPv4, IPv6 = r.IPv6, Port = r.Port, StunPort = r.StunPort, InsecureHttp = r.InsecureHttp,
             }).ToList();
             db.Relays.AddRange(rows);
             await db.SaveChangesAsync(cancellationToken);
@@ -268,5 +242,45 @@ public sealed partial class ControlService
             });
             return relays;
         }, cancellationToken);
+    }
+
+    /// <summary>Refuses a relay map that could not be stored or served, naming the element and field ("[2].port").</summary>
+    private static void CheckRelays(IReadOnlyList<RelayInfo> relays)
+    {
+        if (relays is null)
+        {
+            throw new ControlException(ErrorCodes.BadRequest, "body: a JSON array of relays");
+        }
+
+        if (relays.Count > MaxRelays)
+        {
+            throw new ControlException(ErrorCodes.BadRequest, $"body: at most {MaxRelays} relays");
+        }
+
+        var seen = new HashSet<(int, string)>();
+        for (var i = 0; i < relays.Count; i++)
+        {
+            var r = relays[i];
+            string? problem = r switch
+            {
+                null => "null is not a relay",
+                { RegionId: <= 0 } => "regionId: must be > 0",
+                _ when !IsRelayText(r.RegionCode) => "regionCode: required, 1 to 253 printable characters",
+                _ when r.RegionName is not null && (r.RegionName.Length > 253 || NameValidation.FindUnsafe(r.RegionName) is not null) => "regionName: at most 253 printable characters",
+                _ when !IsRelayText(r.HostName) || r.HostName.Any(char.IsWhiteSpace) => "hostName: required, 1 to 253 printable characters without spaces",
+                _ when r.IPv4 is not null && !(IPAddress.TryParse(r.IPv4, out var v4) && v4.AddressFamily == AddressFamily.InterNetwork) => "ipv4: not an IPv4 address",
+                _ when r.IPv6 is not null && !(IPAddress.TryParse(r.IPv6, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6) => "ipv6: not an IPv6 address",
+                { Port: <= 0 or > 65535 } => "port: must be 1 to 65535",
+                { StunPort: < 0 or > 65535 } => "stunPort: must be 0 to 65535",
+                _ when !seen.Add((r.RegionId, r.HostName)) => "hostName: listed twice in this region",
+                _ => null,
+            };
+            if (problem is not null)
+            {
+                throw new ControlException(ErrorCodes.BadRequest, problem.StartsWith("null", StringComparison.Ordinal) ? $"[{i}]: {problem}" : $"[{i}].{problem}");
+            }
+        }
+
+        static bool IsRelayText(string? s) => !string.IsNullOrWhiteSpace(s) && s.Length <= 253 && NameValidation.FindUnsafe(s) is null;
     }
 }

@@ -131,6 +131,154 @@ public abstract class BadInputTests(ITestDatabase database) : DatabaseTests(data
         Assert.Equal(HttpStatusCode.UnprocessableEntity, badPolicy.StatusCode);
     }
 
+    /// <summary>Every endpoint that reads a body, with null, missing, wrong-typed, empty and oversized fields.</summary>
+    public static TheoryData<string, string, string, string> BadBodies => new()
+    {
+        { "POST", "/api/v1/users", """{"login":null}""", "login" },
+        { "POST", "/api/v1/users", "{}", "login" },
+        { "POST", "/api/v1/users", """{"login":5}""", "login" },
+        { "POST", "/api/v1/users", """{"login":""}""", "login" },
+        { "POST", "/api/v1/users", "{\"login\":\"" + new string('a', 300) + "\"}", "login" },
+        { "POST", "/api/v1/users", """{"login":"a\u001b[31mb"}""", "login" },
+        { "POST", "/api/v1/users", """{"login":"ok","displayName":7}""", "displayName" },
+        { "POST", "/api/v1/users", """{"login":"ok","displayName":"x\u202Ey"}""", "displayName" },
+        { "POST", "/api/v1/users", "null", "body" },
+        { "POST", "/api/v1/users", "[]", "body" },
+        { "POST", "/api/v1/users", "", "body" },
+        { "POST", "/api/v1/users", """{"login":""", "body" },
+        { "POST", "/api/v1/authkeys", """{"user":null}""", "user" },
+        { "POST", "/api/v1/authkeys", "{}", "user" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","tags":[null]}""", "tags[0]" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","tags":["tag:ok",7]}""", "tags[1]" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","tags":"tag:x"}""", "tags" },
+        { "POST", "/api/v1/authkeys", "{\"user\":\"alice\",\"tags\":[" + string.Join(',', Enumerable.Range(0, 100).Select(i => $"\"tag:t{i}\"")) + "]}", "tags" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","reusable":"yes"}""", "reusable" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","ephemeral":null}""", "ephemeral" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","expirySeconds":null}""", "expirySeconds" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","expirySeconds":-5}""", "expirySeconds" },
+        { "POST", "/api/v1/authkeys", """{"user":"alice","expirySeconds":1e30}""", "expirySeconds" },
+        { "POST", "/api/v1/nodes/n0000000000000000/rename", "{}", "name" },
+        { "POST", "/api/v1/nodes/n0000000000000000/rename", """{"name":null}""", "name" },
+        { "POST", "/api/v1/nodes/n0000000000000000/rename", """{"name":["a"]}""", "name" },
+        { "POST", "/api/v1/apikeys", """{"expirySeconds":"soon"}""", "expirySeconds" },
+        { "POST", "/api/v1/apikeys", """{"expirySeconds":0}""", "expirySeconds" },
+        { "POST", "/api/v1/apikeys", """{"name":5}""", "name" },
+        { "POST", "/api/v1/apikeys", "[1]", "body" },
+        { "PUT", "/api/v1/policy", """{"text":null}""", "text" },
+        { "PUT", "/api/v1/policy", "{}", "text" },
+        { "PUT", "/api/v1/policy", """{"text":{}}""", "text" },
+        { "POST", "/api/v1/policy/check", """{"text":null}""", "text" },
+        { "POST", "/api/v1/policy/check", "{}", "text" },
+        { "POST", "/api/v1/policy/explain", "{}", "source" },
+        { "POST", "/api/v1/policy/explain", """{"source":null,"destination":"b:1"}""", "source" },
+        { "POST", "/api/v1/policy/explain", """{"source":"a","destination":null}""", "destination" },
+        { "POST", "/api/v1/policy/explain", """{"source":"a","destination":"b:1","protocol":null}""", "protocol" },
+        { "POST", "/api/v1/policy/explain", """{"source":1,"destination":"b:1"}""", "source" },
+        { "PUT", "/api/v1/relays", "[null]", "[0]" },
+        { "PUT", "/api/v1/relays", "{}", "body" },
+        { "PUT", "/api/v1/relays", """[{"regionId":"one"}]""", "[0].regionId" },
+        { "PUT", "/api/v1/relays", """[{"regionId":1,"regionCode":null,"hostName":"h","port":1,"stunPort":1}]""", "[0].regionCode" },
+        { "PUT", "/api/v1/relays", """[{"regionId":1,"regionCode":"x","hostName":null,"port":1,"stunPort":1}]""", "[0].hostName" },
+        { "PUT", "/api/v1/relays", """[{"regionId":1,"regionCode":"x","hostName":"h","ipv4":"::1","port":1,"stunPort":1}]""", "[0].ipv4" },
+        { "PUT", "/api/v1/relays", """[{"regionId":1,"regionCode":"x","hostName":"h","port":1,"stunPort":1},{"regionId":1,"regionCode":"x","hostName":"h","port":2,"stunPort":1}]""", "[1].hostName" },
+        { "PUT", "/api/v1/relays", """[{"regionId":1,"regionCode":"x","hostName":"h","port":70000,"stunPort":1}]""", "[0].port" },
+    };
+
+    [DbTheory]
+    [MemberData(nameof(BadBodies))]
+    public async Task AdminApi_BadBody_400NamingTheFieldAndNothingWritten(string method, string path, string body, string field)
+    {
+        await using var server = await StartAsync();
+        await server.Service.CreateUserAsync("alice");
+        using var http = await ApiClientAsync(server);
+        var keysBefore = (await server.Service.ListApiKeysAsync()).Count;
+
+        using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        var error = System.Text.Json.JsonSerializer.Deserialize<ApiError>(text, System.Text.Json.JsonSerializerOptions.Web)!;
+        Assert.Equal(ErrorCodes.BadRequest, error.Code);
+        Assert.StartsWith(field == "body" ? "the request body" : field + ":", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Meshwire.", error.Message, StringComparison.Ordinal);
+        Assert.Equal("alice", Assert.Single(await server.Service.ListUsersAsync()).Login);
+        Assert.Empty(await server.Service.ListAuthKeysAsync());
+        Assert.Equal(keysBefore, (await server.Service.ListApiKeysAsync()).Count);
+        Assert.Empty(await server.Service.ListRelaysAsync());
+        Assert.Null(server.Service.GetPolicy().UpdatedAt);
+    }
+
+    /// <summary>Every admin endpoint, with no credentials and a body that would not bind: 401, before the body is read.</summary>
+    public static TheoryData<string, string> AllEndpoints => new()
+    {
+        { "GET", "/api/v1/users" }, { "POST", "/api/v1/users" },
+        { "GET", "/api/v1/authkeys" }, { "POST", "/api/v1/authkeys" }, { "DELETE", "/api/v1/authkeys/1" },
+        { "GET", "/api/v1/nodes" }, { "POST", "/api/v1/nodes/n1/rename" }, { "POST", "/api/v1/nodes/n1/expire" },
+        { "POST", "/api/v1/nodes/n1/approve" }, { "DELETE", "/api/v1/nodes/n1" },
+        { "GET", "/api/v1/apikeys" }, { "POST", "/api/v1/apikeys" }, { "DELETE", "/api/v1/apikeys/1" },
+        { "GET", "/api/v1/policy" }, { "PUT", "/api/v1/policy" }, { "POST", "/api/v1/policy/check" }, { "POST", "/api/v1/policy/explain" },
+        { "GET", "/api/v1/relays" }, { "PUT", "/api/v1/relays" },
+    };
+
+    [DbTheory]
+    [MemberData(nameof(AllEndpoints))]
+    public async Task AdminApi_NoCredentialsAndBadBody_401NotABindingError(string method, string path)
+    {
+        await using var server = await StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Url };
+
+        using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("{\"login\":[null", Encoding.UTF8, "application/json") });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var error = await response.Content.ReadFromJsonAsync<ApiError>();
+        Assert.Equal(ErrorCodes.Unauthorized, error!.Code);
+        Assert.DoesNotContain("Meshwire.", error.Message, StringComparison.Ordinal);
+    }
+
+    [DbFact]
+    public async Task AdminApi_BodyNotSentAsJson_415SayingWhatToSend()
+    {
+        await using var server = await StartAsync();
+        using var http = await ApiClientAsync(server);
+
+        using var response = await http.PostAsync("/api/v1/users", new StringContent("login=carol", Encoding.UTF8, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("application/json", (await response.Content.ReadFromJsonAsync<ApiError>())!.Message, StringComparison.Ordinal);
+        Assert.Empty(await server.Service.ListUsersAsync());
+    }
+
+    [DbFact]
+    public async Task AdminApi_RelayWithoutRegionName_Stored()
+    {
+        await using var server = await StartAsync();
+        using var http = await ApiClientAsync(server);
+
+        using var response = await http.PutAsync("/api/v1/relays", new StringContent("""[{"regionId":1,"regionCode":"x","regionName":null,"hostName":"h","port":1,"stunPort":1}]""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("", Assert.Single(await server.Service.ListRelaysAsync()).RegionName);
+    }
+
+    [DbFact]
+    public async Task AdminApi_UnforeseenServerFailure_500WithJsonError()
+    {
+        await using var server = await StartAsync();
+        using var http = await ApiClientAsync(server);
+        await using (var db = server.Service.CreateDb())
+        {
+            // Something no endpoint foresees: a table gone under the server.
+            await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.ExecuteSqlRawAsync(db.Database, "ALTER TABLE relays RENAME TO relays_gone");
+        }
+
+        using var response = await http.GetAsync("/api/v1/relays");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var error = await response.Content.ReadFromJsonAsync<ApiError>();
+        Assert.Equal("internal_error", error!.Code);
+        Assert.Contains("server log", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<HttpClient> ApiClientAsync(TestServer server)
     {
         var key = await server.Service.CreateApiKeyAsync();

@@ -2,34 +2,35 @@ using Meshwire.Core;
 using Meshwire.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 
 namespace Meshwire.Control.Api;
 
 /// <summary>
 /// The admin REST API under /api/v1. Every request carries "Authorization: Bearer mwapi-..." (an API key from
-/// `meshwire-control apikeys create`), except requests over the admin Unix socket, which file permissions guard.
+/// `meshwire-control apikeys create`), except requests over the admin Unix socket, which file permissions guard;
+/// ApiMiddleware checks it before the endpoint reads anything.
 /// Errors are JSON ApiError bodies with a stable code and an HTTP status that matches it.
 /// </summary>
 internal static class AdminApi
 {
+    /// <summary>Relay verification: outside the API-key check (see <see cref="ApiMiddleware.UseAdminAuthentication"/>).</summary>
+    public const string RelayVerifyPath = "/api/v1/relay/verify";
+
     public static void Map(IEndpointRouteBuilder app, ControlService service)
     {
         // For relays started with --verify-clients: 200 when the node key belongs to an active node, 404 otherwise.
         // Outside the API-key group on purpose: it only confirms a 256-bit public key the caller already holds.
-        app.MapGet("/api/v1/relay/verify", (string? nodekey) =>
+        app.MapGet(RelayVerifyPath, (string? nodekey) =>
             nodekey is not null && Key32.TryParseHex(nodekey, out var key)
                 ? service.IsActiveNodeKey(new NodePublicKey(key)) ? Results.Ok() : Results.NotFound()
                 : Results.Json(new ApiError(ErrorCodes.BadRequest, "nodekey must be 64 hex characters"), statusCode: 400));
 
+        // The caller was authenticated by ApiMiddleware before routing; bodies are read by RequestBody, which names
+        // the field a refusal is about. Refusals from the service become ApiError bodies here.
         var api = app.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
         {
-            if (!await IsAuthorizedAsync(context.HttpContext, service))
-            {
-                return Results.Json(new ApiError(ErrorCodes.Unauthorized, "send Authorization: Bearer <API key> (create one with `meshwire-control apikeys create`)"), statusCode: 401);
-            }
-
             try
             {
                 return await next(context);
@@ -39,16 +40,29 @@ internal static class AdminApi
                 return Error(e);
             }
         });
+        api.WithMetadata(
+            new ProducesResponseTypeMetadata(StatusCodes.Status400BadRequest, typeof(ApiError), ["application/json"]),
+            new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ApiError), ["application/json"]));
 
         api.MapGet("/users", (CancellationToken ct) => service.ListUsersAsync(ct));
-        api.MapPost("/users", (CreateUserRequest body, CancellationToken ct) => service.CreateUserAsync(body.Login, body.DisplayName, ct));
+        api.MapPost("/users", async (HttpRequest request, CancellationToken ct) =>
+        {
+            var body = await RequestBody.ReadAsync<CreateUserRequest>(request, optional: false, ct);
+            return await service.CreateUserAsync(body!.Login, body.DisplayName, ct);
+        }).Accepts<CreateUserRequest>("application/json");
 
         api.MapGet("/authkeys", (CancellationToken ct) => service.ListAuthKeysAsync(ct));
-        api.MapPost("/authkeys", (CreateAuthKeyRequest body, CancellationToken ct) => service.CreateAuthKeyAsync(body, ct));
+        api.MapPost("/authkeys", async (HttpRequest request, CancellationToken ct) =>
+            await service.CreateAuthKeyAsync((await RequestBody.ReadAsync<CreateAuthKeyRequest>(request, optional: false, ct))!, ct))
+            .Accepts<CreateAuthKeyRequest>("application/json");
         api.MapDelete("/authkeys/{key}", (string key, CancellationToken ct) => service.RevokeAuthKeyAsync(key, ct));
 
         api.MapGet("/nodes", (CancellationToken ct) => service.ListNodesAsync(ct));
-        api.MapPost("/nodes/{node}/rename", (string node, RenameNodeRequest body, CancellationToken ct) => service.RenameNodeAsync(node, body.Name, ct));
+        api.MapPost("/nodes/{node}/rename", async (string node, HttpRequest request, CancellationToken ct) =>
+        {
+            var body = await RequestBody.ReadAsync<RenameNodeRequest>(request, optional: false, ct);
+            return await service.RenameNodeAsync(node, body!.Name ?? throw new ControlException(ErrorCodes.BadRequest, "name: required (the node's new name, a DNS label)"), ct);
+        }).Accepts<RenameNodeRequest>("application/json");
         api.MapPost("/nodes/{node}/expire", (string node, CancellationToken ct) => service.ExpireNodeAsync(node, ct));
         api.MapPost("/nodes/{node}/approve", (string node, CancellationToken ct) => service.ApproveNodeAsync(node, ct));
         api.MapDelete("/nodes/{node}", async (string node, CancellationToken ct) =>
@@ -57,26 +71,32 @@ internal static class AdminApi
             return Results.NoContent();
         });
 
-        api.MapPost("/apikeys", (CreateApiKeyRequest? body, CancellationToken ct) => service.CreateApiKeyAsync(body?.ExpirySeconds ?? 90 * 24 * 3600, ct));
+        api.MapGet("/apikeys", (CancellationToken ct) => service.ListApiKeysAsync(ct));
+        api.MapPost("/apikeys", async (HttpContext context, CancellationToken ct) =>
+        {
+            // The body is optional: no body creates a key of the longest allowed life.
+            var body = await RequestBody.ReadAsync<CreateApiKeyRequest>(context.Request, optional: true, ct);
+            return await service.CreateApiKeyAsync(ApiMiddleware.CallerOf(context), body?.ExpirySeconds, body?.Name, ct);
+        }).Accepts<CreateApiKeyRequest>("application/json");
+        api.MapDelete("/apikeys/{key}", (string key, CancellationToken ct) => service.RevokeApiKeyAsync(key, ct));
 
         api.MapGet("/policy", () => service.GetPolicy());
-        api.MapPut("/policy", (SetPolicyRequest body, CancellationToken ct) => service.SetPolicyAsync(body.Text, ct));
-        api.MapPost("/policy/check", (SetPolicyRequest body) => ControlService.CheckPolicy(body.Text));
-        api.MapPost("/policy/explain", (ExplainRequest body) => service.Explain(body.Source, body.Destination, body.Protocol));
+        api.MapPut("/policy", async (HttpRequest request, CancellationToken ct) =>
+            await service.SetPolicyAsync((await RequestBody.ReadAsync<SetPolicyRequest>(request, optional: false, ct))!.Text, ct))
+            .Accepts<SetPolicyRequest>("application/json");
+        api.MapPost("/policy/check", async (HttpRequest request, CancellationToken ct) =>
+            ControlService.CheckPolicy((await RequestBody.ReadAsync<SetPolicyRequest>(request, optional: false, ct))!.Text))
+            .Accepts<SetPolicyRequest>("application/json");
+        api.MapPost("/policy/explain", async (HttpRequest request, CancellationToken ct) =>
+        {
+            var body = await RequestBody.ReadAsync<ExplainRequest>(request, optional: false, ct);
+            return service.Explain(body!.Source, body.Destination, body.Protocol);
+        }).Accepts<ExplainRequest>("application/json");
 
         api.MapGet("/relays", (CancellationToken ct) => service.ListRelaysAsync(ct));
-        api.MapPut("/relays", (List<RelayInfo> body, CancellationToken ct) => service.SetRelaysAsync(body, ct));
-    }
-
-    private static async Task<bool> IsAuthorizedAsync(HttpContext context, ControlService service)
-    {
-        if (context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(Hosting.ControlServer.AdminSocketMark) == true)
-        {
-            return true;
-        }
-
-        var header = context.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.Ordinal) && await service.ValidateApiKeyAsync(header["Bearer ".Length..].Trim(), context.RequestAborted);
+        api.MapPut("/relays", async (HttpRequest request, CancellationToken ct) =>
+            await service.SetRelaysAsync((await RequestBody.ReadAsync<List<RelayInfo>>(request, optional: false, ct))!, ct))
+            .Accepts<List<RelayInfo>>("application/json");
     }
 
     public static IResult Error(ControlException e) => Results.Json(new ApiError(e.Code, e.Message), statusCode: StatusOf(e.Code));

@@ -42,9 +42,27 @@ public sealed record NodeInfo(
 
 public sealed record RenameNodeRequest(string Name);
 
-public sealed record ApiKeyInfo(long Id, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string? Key = null);
+/// <summary>
+/// An API key as listed: never its secret, except in the answer that created it (<paramref name="Key"/>).
+/// <paramref name="CreatedBy"/>: "admin" or "apikey:&lt;prefix&gt;". <paramref name="LastUsed"/>: to the minute.
+/// <paramref name="RevokedAt"/>: null while the key is live.
+/// </summary>
+public sealed record ApiKeyInfo(
+    long Id,
+    string Prefix,
+    string Name,
+    string CreatedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? LastUsed,
+    DateTimeOffset? RevokedAt,
+    string? Key = null);
 
-public sealed record CreateApiKeyRequest(int ExpirySeconds = 90 * 24 * 3600);
+/// <summary>
+/// <paramref name="ExpirySeconds"/>: absent for the longest life allowed (the server's maximum, and no later than the
+/// creating key's expiry); a longer one is refused. <paramref name="Name"/>: an optional label.
+/// </summary>
+public sealed record CreateApiKeyRequest(int? ExpirySeconds = null, string? Name = null);
 
 public sealed record PolicyInfo(string Text, DateTimeOffset? UpdatedAt);
 

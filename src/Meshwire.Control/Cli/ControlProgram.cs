@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using Meshwire.Control.Api;
 using Meshwire.Control.Hosting;
+using Meshwire.Control.Identity;
 using Meshwire.Policy.Commands;
 using Microsoft.Extensions.Logging;
 
@@ -16,14 +18,17 @@ public static class ControlProgram
     public const int ExitFailed = 1;
     public const int ExitUsage = 2;
 
+    /// <summary>The largest relay map file `relays set` reads (the admin API's default body limit).</summary>
+    private const int MaxRelayFileBytes = 1 << 20;
+
     private const string Usage = """
         usage: meshwire-control [--state DIR] [--db URL] [--json] VERB ...
-          serve [--listen URL]... [--server-url URL] [--require-approval]
+          serve [--listen URL]... [--server-url URL] [--require-approval] [--apikey-max-lifetime DURATION (default 90d)]
                 [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S] [--oidc-allowed-domains a.com,b.org] [--oidc-allowed-users alice@x.com,...]]
           users create LOGIN | users list
           authkeys create --user LOGIN [--reusable] [--ephemeral] [--tag tag:x]... [--expiry SECONDS] | authkeys list | authkeys revoke ID|PREFIX
           nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
-          apikeys create [--expiry SECONDS]
+          apikeys create [--expiry SECONDS] [--name NAME] | apikeys list | apikeys revoke ID|PREFIX
           policy get | policy set FILE | policy check FILE | policy explain SRC DST:PORT [--proto tcp]
           relays list | relays set FILE   (FILE: a JSON array of {regionId, regionCode, regionName, hostName, ipv4, ipv6,
                                            port, stunPort, insecureHttp}, the body of PUT /api/v1/relays)
@@ -77,18 +82,18 @@ public static class ControlProgram
         }
         catch (ControlException e)
         {
-            errors.WriteLine($"meshwire-control: {e.Code}: {e.Message}");
+            errors.WriteLine($"meshwire-control: {e.Code}: {Safe(e.Message)}");
             return ExitFailed;
         }
         catch (UsageException e)
         {
-            errors.WriteLine($"meshwire-control: {e.Message}");
+            errors.WriteLine($"meshwire-control: {Safe(e.Message)}");
             errors.WriteLine(Usage);
             return ExitUsage;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or JsonException)
         {
-            errors.WriteLine($"meshwire-control: {e.Message}");
+            errors.WriteLine($"meshwire-control: {Safe(e.Message)}");
             return ExitFailed;
         }
     }
@@ -98,50 +103,60 @@ public static class ControlProgram
         switch (verb, sub)
         {
             case ("users", "create"):
-                return Print(output, json, await admin.CreateUserAsync(One(rest, "LOGIN")), u => $"created user {u.Login} (id {u.Id})");
+                return Print(output, json, await admin.CreateUserAsync(One(rest, "LOGIN")), u => $"created user {Safe(u.Login)} (id {u.Id})");
             case ("users", "list"):
-                return PrintList(output, json, await admin.ListUsersAsync(), u => $"{u.Id,-5} {u.Login,-30} {u.Provider}");
+                // Logins and providers come from outside (OIDC): anything unprintable is escaped, never sent to the terminal.
+                return PrintList(output, json, await admin.ListUsersAsync(), u => $"{u.Id,-5} {Safe(u.Login),-30} {Safe(u.Provider)}");
             case ("authkeys", "create"):
                 var request = new CreateAuthKeyRequest(
                     Take(rest, "--user") ?? throw new UsageException("authkeys create needs --user LOGIN"),
                     TakeFlag(rest, "--reusable"),
                     TakeFlag(rest, "--ephemeral"),
                     TakeAll(rest, "--tag"),
-                    int.Parse(Take(rest, "--expiry") ?? "3600", System.Globalization.CultureInfo.InvariantCulture));
+                    Seconds(Take(rest, "--expiry")) ?? 3600);
                 return Print(output, json, await admin.CreateAuthKeyAsync(request), k => k.Key!);
             case ("authkeys", "list"):
                 return PrintList(output, json, await admin.ListAuthKeysAsync(), k =>
-                    $"{k.Id,-5} {k.Prefix} {k.User,-20} {(k.Reusable ? "reusable" : "one-off"),-9} {(k.Ephemeral ? "ephemeral " : "")}{string.Join(',', k.Tags)} expires {k.ExpiresAt:u} used {k.UseCount}{(k.Revoked ? " REVOKED" : "")}");
+                    $"{k.Id,-5} {k.Prefix} {Safe(k.User),-20} {(k.Reusable ? "reusable" : "one-off"),-9} {(k.Ephemeral ? "ephemeral " : "")}{Safe(string.Join(',', k.Tags))} expires {k.ExpiresAt:u} used {k.UseCount}{(k.Revoked ? " REVOKED" : "")}");
             case ("authkeys", "revoke"):
                 return Print(output, json, await admin.RevokeAuthKeyAsync(One(rest, "ID|PREFIX")), k => $"revoked auth key {k.Prefix}");
             case ("nodes", "list"):
                 return PrintList(output, json, await admin.ListNodesAsync(), n =>
-                    $"{n.Id} {n.Name,-20} {n.IPv4,-15} {n.User,-20} {string.Join(',', n.Tags),-12} {(n.Online ? "online" : "offline")}{(n.Approved ? "" : " needs-approval")}{(n.Expired ? " expired" : "")}");
+                    $"{n.Id} {Safe(n.Name),-20} {n.IPv4,-15} {Safe(n.User),-20} {Safe(string.Join(',', n.Tags)),-12} {(n.Online ? "online" : "offline")}{(n.Approved ? "" : " needs-approval")}{(n.Expired ? " expired" : "")}");
             case ("nodes", "rename"):
                 if (rest.Count != 2)
                 {
                     throw new UsageException("nodes rename NODE NAME");
                 }
 
-                return Print(output, json, await admin.RenameNodeAsync(rest[0], rest[1]), n => $"renamed {n.Id} to {n.Name}");
+                return Print(output, json, await admin.RenameNodeAsync(rest[0], rest[1]), n => $"renamed {n.Id} to {Safe(n.Name)}");
             case ("nodes", "expire"):
-                return Print(output, json, await admin.ExpireNodeAsync(One(rest, "NODE")), n => $"expired {n.Name}: its key left every map");
+                return Print(output, json, await admin.ExpireNodeAsync(One(rest, "NODE")), n => $"expired {Safe(n.Name)}: its key left every map");
             case ("nodes", "approve"):
-                return Print(output, json, await admin.ApproveNodeAsync(One(rest, "NODE")), n => $"approved {n.Name}");
+                return Print(output, json, await admin.ApproveNodeAsync(One(rest, "NODE")), n => $"approved {Safe(n.Name)}");
             case ("nodes", "delete"):
                 var node = One(rest, "NODE");
                 await admin.DeleteNodeAsync(node);
-                output.WriteLine($"deleted {node}");
+                output.WriteLine($"deleted {Safe(node)}");
                 return ExitOk;
             case ("apikeys", "create"):
-                var expiry = int.Parse(Take(rest, "--expiry") ?? (90 * 24 * 3600).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
-                return Print(output, json, await admin.CreateApiKeyAsync(expiry), k => k.Key!);
+                var expiry = Seconds(Take(rest, "--expiry"));
+                var name = Take(rest, "--name");
+                NoMore(rest, "apikeys create");
+                return Print(output, json, await admin.CreateApiKeyAsync(expiry, name), k => k.Key!);
+            case ("apikeys", "list"):
+                NoMore(rest, "apikeys list");
+                return PrintList(output, json, await admin.ListApiKeysAsync(), k =>
+                    $"{k.Id,-5} {k.Prefix} {(k.Name.Length > 0 ? Safe(k.Name) : "-"),-16} by {k.CreatedBy,-19} created {k.CreatedAt:u} expires {k.ExpiresAt:u} "
+                    + $"last used {(k.LastUsed is { } used ? used.ToString("u", CultureInfo.InvariantCulture) : "never")}{(k.RevokedAt is { } revoked ? $" REVOKED {revoked:u}" : "")}");
+            case ("apikeys", "revoke"):
+                return Print(output, json, await admin.RevokeApiKeyAsync(One(rest, "ID|PREFIX")), k => $"revoked API key {k.Id} ({k.Prefix}) and the keys it created");
             case ("policy", "get"):
                 var policy = await admin.GetPolicyAsync();
                 output.WriteLine(json ? JsonSerializer.Serialize(policy, CliJson.Options) : policy.Text);
                 return ExitOk;
             case ("policy", "set"):
-                var text = File.ReadAllText(One(rest, "FILE"));
+                var text = ReadFile(One(rest, "FILE"), PolicyFile.MaxBytes, "a policy (HuJSON text)");
                 return Print(output, json, await admin.SetPolicyAsync(text), p => $"policy updated at {p.UpdatedAt:u}");
             case ("policy", "explain"):
                 var protocol = Take(rest, "--proto") ?? "tcp";
@@ -155,11 +170,11 @@ public static class ControlProgram
                 return explained.Allowed ? ExitOk : ExitFailed;
             case ("relays", "list"):
                 return PrintList(output, json, await admin.ListRelaysAsync(), r =>
-                    $"region {r.RegionId,-3} {r.RegionCode,-8} {r.HostName,-24} {r.IPv4 ?? r.IPv6 ?? "",-15} port {r.Port} stun {r.StunPort}{(r.InsecureHttp ? " plain-http" : "")}");
+                    $"region {r.RegionId,-3} {Safe(r.RegionCode),-8} {Safe(r.HostName),-24} {r.IPv4 ?? r.IPv6 ?? "",-15} port {r.Port} stun {r.StunPort}{(r.InsecureHttp ? " plain-http" : "")}");
             case ("relays", "set"):
-                var relays = JsonSerializer.Deserialize<List<RelayInfo>>(File.ReadAllText(One(rest, "FILE")), CliJson.Options)
+                var relays = JsonSerializer.Deserialize<List<RelayInfo>>(ReadFile(One(rest, "FILE"), MaxRelayFileBytes, "a relay map (a JSON array)"), CliJson.Options)
                     ?? throw new UsageException("relays set FILE: the file holds no JSON array");
-                return PrintList(output, json, await admin.SetRelaysAsync(relays), r => $"region {r.RegionId} {r.RegionCode}: {r.HostName}");
+                return PrintList(output, json, await admin.SetRelaysAsync(relays), r => $"region {r.RegionId} {Safe(r.RegionCode)}: {Safe(r.HostName)}");
             default:
                 throw new UsageException($"unknown verb \"{verb} {sub}\"");
         }
@@ -174,6 +189,10 @@ public static class ControlProgram
 
         options.ServerUrl = Take(rest, "--server-url");
         options.RequireApproval = TakeFlag(rest, "--require-approval");
+        if (Take(rest, "--apikey-max-lifetime") is { } lifetime)
+        {
+            options.MaxApiKeyLifetime = Duration(lifetime, "--apikey-max-lifetime");
+        }
         if (Take(rest, "--oidc-issuer") is { } issuer)
         {
             var oidc = new OidcOptions
@@ -229,6 +248,41 @@ public static class ControlProgram
         }
 
         return ExitOk;
+    }
+
+    /// <summary>Text from outside (logins, hostnames, tags) as the terminal may show it: controls escaped.</summary>
+    private static string Safe(string? text) => NameValidation.Printable(text);
+
+    private static string ReadFile(string path, int maxBytes, string what) =>
+        PolicyFile.TryRead(path, maxBytes, what, out var text, out var error) ? text : throw new IOException($"{path}: {error}");
+
+    /// <summary>A whole number of seconds (1 to int.MaxValue), or null when the flag was absent.</summary>
+    private static int? Seconds(string? value) =>
+        value is null ? null
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0 ? s
+        : throw new UsageException($"--expiry takes a whole number of seconds from 1 to {int.MaxValue}, not \"{Safe(value)}\"");
+
+    /// <summary>"90d", "12h", "30m", "3600s" or plain seconds; at least one second, at most ten years.</summary>
+    internal static TimeSpan Duration(string value, string flag)
+    {
+        var last = value.Length > 0 ? value[^1] : '\0';
+        var (number, seconds) = char.IsAsciiLetter(last)
+            ? (value[..^1], last switch { 's' => 1L, 'm' => 60L, 'h' => 3600L, 'd' => 86400L, _ => 0L })
+            : (value, 1L);
+        if (seconds == 0 || !long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0 || n > 3650L * 86400 / seconds)
+        {
+            throw new UsageException($"{flag} takes a duration such as 90d, 12h, 30m or 3600s (1 second to 3650 days), not \"{Safe(value)}\"");
+        }
+
+        return TimeSpan.FromSeconds(n * seconds);
+    }
+
+    private static void NoMore(List<string> rest, string verb)
+    {
+        if (rest.Count > 0)
+        {
+            throw new UsageException($"{verb}: unexpected \"{Safe(rest[0])}\"");
+        }
     }
 
     private static string One(List<string> rest, string what) =>

@@ -32,7 +32,11 @@ internal interface IAdmin : IAsyncDisposable
 
     Task DeleteNodeAsync(string node);
 
-    Task<ApiKeyInfo> CreateApiKeyAsync(int expirySeconds);
+    Task<ApiKeyInfo> CreateApiKeyAsync(int? expirySeconds, string? name);
+
+    Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync();
+
+    Task<ApiKeyInfo> RevokeApiKeyAsync(string key);
 
     Task<PolicyInfo> GetPolicyAsync();
 
@@ -84,7 +88,11 @@ internal sealed class LocalAdmin(ControlService service) : IAdmin
 
     public Task DeleteNodeAsync(string node) => service.DeleteNodeAsync(node);
 
-    public Task<ApiKeyInfo> CreateApiKeyAsync(int expirySeconds) => service.CreateApiKeyAsync(expirySeconds);
+    public Task<ApiKeyInfo> CreateApiKeyAsync(int? expirySeconds, string? name) => service.CreateApiKeyAsync(expirySeconds, name);
+
+    public Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync() => service.ListApiKeysAsync();
+
+    public Task<ApiKeyInfo> RevokeApiKeyAsync(string key) => service.RevokeApiKeyAsync(key);
 
     public Task<PolicyInfo> GetPolicyAsync() => Task.FromResult(service.GetPolicy());
 
@@ -150,7 +158,11 @@ internal sealed class SocketAdmin : IAdmin
 
     public Task DeleteNodeAsync(string node) => SendAsync<object>(HttpMethod.Delete, $"nodes/{Uri.EscapeDataString(node)}");
 
-    public Task<ApiKeyInfo> CreateApiKeyAsync(int expirySeconds) => SendAsync<ApiKeyInfo>(HttpMethod.Post, "apikeys", new CreateApiKeyRequest(expirySeconds));
+    public Task<ApiKeyInfo> CreateApiKeyAsync(int? expirySeconds, string? name) => SendAsync<ApiKeyInfo>(HttpMethod.Post, "apikeys", new CreateApiKeyRequest(expirySeconds, name));
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync() => await SendAsync<List<ApiKeyInfo>>(HttpMethod.Get, "apikeys");
+
+    public Task<ApiKeyInfo> RevokeApiKeyAsync(string key) => SendAsync<ApiKeyInfo>(HttpMethod.Delete, $"apikeys/{Uri.EscapeDataString(key)}");
 
     public Task<PolicyInfo> GetPolicyAsync() => SendAsync<PolicyInfo>(HttpMethod.Get, "policy");
 

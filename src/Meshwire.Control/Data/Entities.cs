@@ -109,7 +109,20 @@ internal sealed class ApiKeyRow
 
     public DateTimeOffset ExpiresAt { get; set; }
 
+    /// <summary>Recorded at most once a minute per key (a write per request would cost more than it tells).</summary>
     public DateTimeOffset? LastUsed { get; set; }
+
+    /// <summary>Optional label given at creation; empty when none.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Who created the key: "admin" (the CLI or the admin socket) or "apikey:&lt;prefix&gt;".</summary>
+    public string CreatedBy { get; set; } = "";
+
+    /// <summary>The API key that created this one; revoking it revokes this key too. Null for keys an admin created.</summary>
+    public long? CreatedByKeyId { get; set; }
+
+    /// <summary>Set by revocation: the key is refused from then on. Null while the key is live.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
 }
 
 internal sealed class PolicyRow

@@ -11,7 +11,7 @@ namespace Meshwire.Control.Data;
 /// </summary>
 internal static class SchemaMigrator
 {
-    public static readonly IReadOnlyList<(int Version, string Name)> Migrations = [(1, "initial"), (2, "relay_insecure")];
+    public static readonly IReadOnlyList<(int Version, string Name)> Migrations = [(1, "initial"), (2, "relay_insecure"), (3, "apikey_audit")];
 
     public static async Task<int> MigrateAsync(ControlDbContext db, DatabaseKind kind, CancellationToken cancellationToken)
     {

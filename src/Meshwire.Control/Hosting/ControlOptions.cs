@@ -33,6 +33,12 @@ public sealed class ControlOptions
     /// <summary>Largest admin API body and largest channel message a node may send.</summary>
     public int MaxRequestBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Longest life of an API key (`serve --apikey-max-lifetime`); also the default expiry of a new key. A key
+    /// created through the API never outlives the key that created it either.
+    /// </summary>
+    public TimeSpan MaxApiKeyLifetime { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>Also listen on StateDirectory/control.sock for the admin CLI (trusted by file permissions).</summary>
     public bool AdminSocket { get; set; } = true;
 

@@ -87,6 +87,7 @@ public sealed class ControlServer : IAsyncDisposable
 
         var app = builder.Build();
         service.StartReplicaSync(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Meshwire.Control.Replicas"));
+        app.UseLastResort(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Meshwire.Control.Http"));
         app.Use(async (context, next) =>
         {
             try
@@ -106,8 +107,14 @@ public sealed class ControlServer : IAsyncDisposable
             var code = status.HttpContext.Response.StatusCode;
             await status.HttpContext.Response.WriteAsJsonAsync(new ApiError(
                 code switch { 401 => ErrorCodes.Unauthorized, 404 => ErrorCodes.NotFound, 413 => ErrorCodes.TooLarge, _ => ErrorCodes.BadRequest },
-                code == 400 ? "the request body is not valid JSON for this endpoint" : $"HTTP {code}"));
+                code switch
+                {
+                    400 => "the request body is not valid JSON for this endpoint",
+                    415 => "send the body as JSON (Content-Type: application/json)",
+                    _ => $"HTTP {code}",
+                }));
         });
+        app.UseAdminAuthentication(service);
         app.UseWebSockets();
         app.MapOpenApi();
         app.MapGet("/healthz", () => Results.Text("ok"));

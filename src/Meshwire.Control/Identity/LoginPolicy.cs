@@ -26,6 +26,18 @@ internal static class LoginPolicy
             return "the identity provider sent no email address; allow the \"email\" scope for this client";
         }
 
+        // The email becomes the login, printed by `users list` and in every node's map: a provider that lets users put
+        // control or bidi-override characters in it is refused rather than rewritten, so no two logins look alike.
+        if (NameValidation.FindUnsafe(email) is { } bad)
+        {
+            return $"the identity provider sent an email address with a control or bidi-override character ({bad}); it cannot be a login";
+        }
+
+        if (identity.Name is not null && NameValidation.CheckDisplayName(identity.Name) is { } badName)
+        {
+            return $"the identity provider sent a name that cannot be shown: {badName}";
+        }
+
         if (identity.EmailVerified == false)
         {
             return $"the email address {email} is not verified at the identity provider";

@@ -31,17 +31,21 @@ public static class PolicyCommands
     public static int Check(string path, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        string text;
-        try
+        if (!PolicyFile.TryRead(path, PolicyFile.MaxBytes, out var text, out var error))
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            output.WriteLine($"{path}: error: cannot read the policy file: {e.Message}");
+            output.WriteLine($"{path}: error: {error}");
             return ExitFailed;
         }
 
+        return CheckText(text, path, output);
+    }
+
+    /// <summary>Validates the policy <paramref name="text"/> and runs its tests; lines name it <paramref name="name"/>. 0 when valid and all tests pass.</summary>
+    public static int CheckText(string text, string name, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(output);
+        var path = name;
         PolicyDocument policy;
         try
         {

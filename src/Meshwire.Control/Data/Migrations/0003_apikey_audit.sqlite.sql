@@ -1,0 +1,6 @@
+-- API keys get a label, their creator (an admin or another API key) and a revocation time; existing keys were
+-- created by an admin and stay live.
+ALTER TABLE "api_keys" ADD "Name" TEXT NOT NULL DEFAULT '';
+ALTER TABLE "api_keys" ADD "CreatedBy" TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE "api_keys" ADD "CreatedByKeyId" INTEGER NULL;
+ALTER TABLE "api_keys" ADD "RevokedAt" INTEGER NULL;
