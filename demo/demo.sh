@@ -153,7 +153,8 @@ done
 say "starting meshwire-control on $CONTROL_URL (SQLite in $RUN/control)"
 CONTROL=("$OUT/meshwire-control" --state "$RUN/control")
 "${CONTROL[@]}" users create "$USER_LOGIN" >/dev/null
-AUTHKEY=$("${CONTROL[@]}" authkeys create --user "$USER_LOGIN" --reusable --expiry 86400)
+# The auth key goes to the nodes in a 0600 file, never on a command line (which every local user can read).
+(umask 077 && "${CONTROL[@]}" authkeys create --user "$USER_LOGIN" --reusable --expiry 86400 > "$RUN/authkey")
 APIKEY=$("${CONTROL[@]}" apikeys create --expiry 86400)
 cat > "$RUN/policy.hujson" <<'POLICY'
 {
@@ -190,14 +191,14 @@ socket_of() { echo "$RUN/$1/meshwired.sock"; }
 for n in "${NODES[@]}"; do
     mkdir -p "$RUN/$n"
     if [ $HAVE_CLI = 1 ] && [ $DAEMON_SOCKET = 1 ]; then
-        say "$n: meshwired --socket, then meshwire up --login-server $CONTROL_URL --authkey ... --hostname $n"
+        say "$n: meshwired --socket, then meshwire up --login-server $CONTROL_URL --authkey-file $RUN/authkey --hostname $n"
         start "$PREFIX-$n" "$RUN/$n/meshwired.log" "$OUT/meshwired" --state "$RUN/$n/state" --tun "mw-$n" --socket "$(socket_of "$n")"
         wait_for 30 "$n's LocalAPI socket" "$RUN/$n/meshwired.log" test -S "$(socket_of "$n")"
-        ip netns exec "$PREFIX-$n" "$OUT/meshwire" --socket "$(socket_of "$n")" up --login-server "$CONTROL_URL" --authkey "$AUTHKEY" --hostname "$n"
+        ip netns exec "$PREFIX-$n" "$OUT/meshwire" --socket "$(socket_of "$n")" up --login-server "$CONTROL_URL" --authkey-file "$RUN/authkey" --hostname "$n"
     else
-        say "$n: meshwired --login-server $CONTROL_URL --authkey ... --hostname $n (this build has no meshwire up yet)"
+        say "$n: meshwired --login-server $CONTROL_URL --authkey-file $RUN/authkey --hostname $n (this build has no meshwire up yet)"
         start "$PREFIX-$n" "$RUN/$n/meshwired.log" "$OUT/meshwired" --state "$RUN/$n/state" --tun "mw-$n" \
-            --login-server "$CONTROL_URL" --authkey "$AUTHKEY" --hostname "$n"
+            --login-server "$CONTROL_URL" --authkey-file "$RUN/authkey" --hostname "$n"
     fi
 done
 

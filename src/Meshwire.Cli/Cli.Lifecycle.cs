@@ -1,11 +1,12 @@
 using Meshwire.Agent.LocalApi;
+using Meshwire.Shared;
 
 namespace Meshwire.Cli;
 
 // up / login, down, logout.
 internal sealed partial class Cli
 {
-    private static readonly IReadOnlySet<string> UpValues = new HashSet<string> { "--login-server", "--authkey", "--hostname", "--advertise-tags", "--timeout" };
+    private static readonly IReadOnlySet<string> UpValues = new HashSet<string> { "--login-server", "--authkey", "--authkey-file", "--hostname", "--advertise-tags", "--timeout" };
 
     /// <summary>
     /// Sends the prefs, then follows the state: prints the login URL once (NeedsLogin), says when an admin must
@@ -22,10 +23,25 @@ internal sealed partial class Cli
             timeout = LocalApiInput.TryParseDuration(timeoutText, TimeSpan.FromDays(1), out var t) ? t : throw new UsageException($"--timeout \"{timeoutText}\" is not a duration (\"30s\", \"500ms\")");
         }
 
+        SecretFile.Secret authKey;
+        try
+        {
+            authKey = SecretFile.Resolve("--authkey", parsed.Value("--authkey"), parsed.Value("--authkey-file"), "MESHWIRE_AUTHKEY", filePrefix: true);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        if (authKey.Warning is { } warning)
+        {
+            stderr.WriteLine($"meshwire {(login ? "login" : "up")}: warning: {warning}");
+        }
+
         var body = new UpBody
         {
             LoginServer = parsed.Value("--login-server"),
-            AuthKey = parsed.Value("--authkey") ?? Environment.GetEnvironmentVariable("MESHWIRE_AUTHKEY"),
+            AuthKey = authKey.Value,
             Hostname = parsed.Value("--hostname"),
             AdvertiseTags = parsed.Value("--advertise-tags") is { } tags
                 ? [.. tags.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]

@@ -5,7 +5,8 @@ namespace Meshwire.Cli;
 /// <summary>
 /// The meshwire CLI: parses the verb, talks to meshwired through <see cref="LocalApiClient"/>, prints human text or
 /// (--json) the LocalAPI's JSON. Exit codes: <see cref="Ok"/>, <see cref="Failed"/> (the operation did not work: no
-/// ping reply, no such node, control refused), <see cref="Usage"/> (bad arguments), <see cref="NotRunning"/>.
+/// ping reply, no such node, control refused), <see cref="Usage"/> (bad arguments), <see cref="NotRunning"/>,
+/// <see cref="NoPermission"/> (the socket exists but this user may not open it).
 /// </summary>
 internal sealed partial class Cli(TextWriter stdout, TextWriter stderr)
 {
@@ -13,11 +14,13 @@ internal sealed partial class Cli(TextWriter stdout, TextWriter stderr)
     public const int Failed = 1;
     public const int Usage = 2;
     public const int NotRunning = 3;
+    public const int NoPermission = 4;
 
     private const string GlobalUsage =
         "usage: meshwire [--socket PATH] <command> [options]\n" +
         "commands:\n" +
-        "  up        join the tailnet (--login-server URL, --authkey KEY, --hostname NAME, --advertise-tags tag:a,tag:b, --timeout D)\n" +
+        "  up        join the tailnet (--login-server URL, --authkey-file PATH, --hostname NAME, --advertise-tags tag:a,tag:b, --timeout D);\n" +
+        "            the auth key: --authkey-file PATH, $MESHWIRE_AUTHKEY, or --authkey KEY|file:PATH (argv is visible to all users)\n" +
         "  down      leave the tailnet, keep the login\n" +
         "  logout    leave the tailnet and forget the login\n" +
         "  status    this node and its peers\n" +
@@ -95,6 +98,11 @@ internal sealed partial class Cli(TextWriter stdout, TextWriter stderr)
         {
             return UsageError($"{verb}: {e.Message}");
         }
+        catch (LocalApiUnavailableException e) when (IsPermissionDenied(e))
+        {
+            stderr.WriteLine($"meshwire {verb}: permission denied on {e.SocketPath}: only root may use meshwired's socket; run it as root (sudo meshwire {verb})");
+            return NoPermission;
+        }
         catch (LocalApiUnavailableException e)
         {
             stderr.WriteLine(e.Message);
@@ -115,6 +123,24 @@ internal sealed partial class Cli(TextWriter stdout, TextWriter stderr)
             stderr.WriteLine($"meshwire {verb}: talking to meshwired failed: {e.Message}");
             return Failed;
         }
+    }
+
+    /// <summary>
+    /// EACCES or EPERM from connect (the socket or a directory above it is not this user's), as opposed to ENOENT
+    /// or ECONNREFUSED (no daemon): the first needs sudo, the second a started daemon.
+    /// </summary>
+    private static bool IsPermissionDenied(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            // .NET reports both EACCES and EPERM from connect as AccessDenied.
+            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied } or UnauthorizedAccessException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private int UsageError(string message)

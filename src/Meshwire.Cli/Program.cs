@@ -1,6 +1,6 @@
 namespace Meshwire.Cli;
 
-/// <summary>meshwire: the CLI over meshwired's LocalAPI. Exit codes: 0 ok, 1 operation failed, 2 usage, 3 meshwired not running.</summary>
+/// <summary>meshwire: the CLI over meshwired's LocalAPI. Exit codes: 0 ok, 1 operation failed, 2 usage, 3 meshwired not running, 4 permission denied on its socket.</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)

@@ -63,8 +63,8 @@ public sealed partial class ControlService : IAsyncDisposable
     /// <summary>Opens (and migrates) the database and loads the tailnet into memory.</summary>
     public static async Task<ControlService> OpenAsync(ControlOptions options, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(options.StateDirectory);
         var database = DatabaseOptions.Parse(options.Database, options.StateDirectory);
+        StateFiles.Prepare(options.StateDirectory, database, options.Warn);
         var service = new ControlService(options, database);
         await using (var db = service.CreateDb())
         {

@@ -1,6 +1,9 @@
 using Meshwire.RelayHost;
+using Meshwire.Shared;
 
 // meshwire-relay: forwards encrypted packets between nodes by destination key, answers STUN. RAM only.
+// Its key file and anything else it creates are owner-only from the start.
+SecretFile.RestrictUmask();
 if (args is ["--help"] or ["-h"])
 {
     Console.WriteLine(RelayHostOptions.Usage);
@@ -17,6 +20,13 @@ catch (ArgumentException e)
     Console.Error.WriteLine($"meshwire-relay: {e.Message}");
     Console.Error.WriteLine(RelayHostOptions.Usage);
     return 2;
+}
+
+// The key now lives in this process only; nothing the relay starts needs it in its environment.
+Environment.SetEnvironmentVariable(RelayHostOptions.MeshKeyVariable, null);
+foreach (var warning in options.Warnings)
+{
+    Console.Error.WriteLine($"meshwire-relay: warning: {warning}");
 }
 
 await using var host = RelayHostApp.Create(options);

@@ -6,6 +6,7 @@ using Meshwire.Relay;
 using Meshwire.Relay.Frames;
 using Meshwire.Relay.Server;
 using Meshwire.Relay.Stun;
+using Meshwire.Shared;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -16,7 +17,7 @@ namespace Meshwire.RelayHost;
 /// The meshwire-relay process: Kestrel serving GET /relay (upgrade to the frame protocol), /metrics and
 /// /healthz, the STUN server on UDP, and the mesh links. Tests start it in-process on loopback port 0.
 /// </summary>
-public sealed class RelayHostApp : IAsyncDisposable
+public sealed partial class RelayHostApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly StunServer? _stun;
@@ -64,7 +65,7 @@ public sealed class RelayHostApp : IAsyncDisposable
         var verifyHttp = options.VerifyClients is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var server = new RelayServer(new RelayServerOptions
         {
-            PrivateKey = LoadOrCreateKey(options.StateDirectory),
+            PrivateKey = LoadOrCreateKey(options.StateDirectory, loggerFactory.CreateLogger<RelayHostApp>()),
             TimeProvider = timeProvider ?? TimeProvider.System,
             Verifier = verifyHttp is null ? null : new HttpRelayClientVerifier(verifyHttp, options.VerifyClients!, timeProvider),
             MeshKey = options.MeshKey,
@@ -136,30 +137,59 @@ public sealed class RelayHostApp : IAsyncDisposable
         return Results.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
     }
 
-    private static RelayPrivateKey LoadOrCreateKey(string? stateDirectory)
+    /// <summary>
+    /// The relay's key from STATE/relay.key, made on first start. The directory is created 0700 (an existing one
+    /// open to others keeps its mode, with a warning); the key is written 0600 under a temporary name and renamed,
+    /// and an existing key open to others is narrowed to 0600 with a warning.
+    /// </summary>
+    private static RelayPrivateKey LoadOrCreateKey(string? stateDirectory, ILogger logger)
     {
         if (stateDirectory is null)
         {
             return RelayKeys.GenerateServerKey();
         }
 
+        if (SecretFile.PrepareDirectory(stateDirectory) is { } looseDirectory)
+        {
+            Log.LooseMode(logger, looseDirectory);
+        }
+
         var path = Path.Combine(stateDirectory, "relay.key");
         if (File.Exists(path))
         {
+            if (SecretFile.Tighten(path) is { } narrowed)
+            {
+                Log.LooseMode(logger, narrowed);
+            }
+
             return Key32.TryParseHex(File.ReadAllText(path).Trim(), out var raw)
                 ? new RelayPrivateKey(raw)
                 : throw new InvalidOperationException($"{path} is not a relay key (64 hex digits). Move it away to make a new one.");
         }
 
-        Directory.CreateDirectory(stateDirectory);
         var key = RelayKeys.GenerateServerKey();
-        File.WriteAllText(path, key.Value.ToHex() + "\n");
+        var temporary = path + ".tmp";
+        File.Delete(temporary);
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            create.UnixCreateMode = SecretFile.OwnerOnlyFile;
         }
 
+        using (var stream = new FileStream(temporary, create))
+        {
+            stream.Write(Encoding.ASCII.GetBytes(key.Value.ToHex() + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
         return key;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "{Problem}")]
+        public static partial void LooseMode(ILogger logger, string problem);
     }
 
     public async ValueTask DisposeAsync()

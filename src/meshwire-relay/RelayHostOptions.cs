@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Meshwire.Relay.Frames;
+using Meshwire.Shared;
 
 namespace Meshwire.RelayHost;
 
@@ -31,6 +32,12 @@ public sealed record RelayHostOptions
 
     public int SendQueueCapacity { get; init; } = 32;
 
+    /// <summary>What parsing found worth a warning (a secret on the command line); printed once at start.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The environment variable holding the mesh key when neither --mesh-key nor --mesh-key-file is given.</summary>
+    public const string MeshKeyVariable = "MESHWIRE_RELAY_MESH_KEY";
+
     public const string Usage = """
         usage: meshwire-relay --listen ADDR:PORT [options]
 
@@ -39,21 +46,42 @@ public sealed record RelayHostOptions
           --no-stun                 do not run the STUN server
           --verify-clients URL      admit only nodes the coordination server at URL knows
           --mesh-with URL,URL       other relays of this region to mesh with
-          --mesh-key HEX            64 hex digits shared by the relays of a region
-          --state-dir DIR           keep the relay's private key in DIR/relay.key
+          --mesh-key-file PATH      the key shared by the relays of a region (64 hex digits) in a 0600 file, e.g.
+                                    a systemd credential; or $MESHWIRE_RELAY_MESH_KEY
+          --mesh-key HEX            the same on the command line: visible to every local user, so it warns
+          --state-dir DIR           keep the relay's private key in DIR/relay.key (DIR made 0700, the key 0600)
           --cert FILE --key FILE    serve HTTPS with these PEM files (production relays use TLS)
           --rate-limit BYTES/S      per-client send rate (default unlimited)
           --rate-burst BYTES        per-client burst (default one second's worth)
           --queue N                 frames queued per client before drops (default 32)
         """;
 
-    public static RelayHostOptions Parse(IReadOnlyList<string> args)
+    /// <summary>Parses <paramref name="args"/>; <paramref name="environment"/> reads variables (default: the process environment).</summary>
+    public static RelayHostOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
     {
         var options = new RelayHostOptions();
+        string? meshKeyArg = null;
+        string? meshKeyFile = null;
         for (var i = 0; i < args.Count; i++)
         {
             var flag = args[i];
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{flag} needs a value.");
+
+            // The mesh key has several sources (argv, file, environment): collected here, resolved after the loop.
+            if (flag is "--mesh-key" or "--mesh-key-file")
+            {
+                if (flag == "--mesh-key")
+                {
+                    meshKeyArg = Value();
+                }
+                else
+                {
+                    meshKeyFile = Value();
+                }
+
+                continue;
+            }
+
             options = flag switch
             {
                 "--listen" => options with { Listen = ParseEndPoint(Value(), flag) },
@@ -61,7 +89,6 @@ public sealed record RelayHostOptions
                 "--no-stun" => options with { StunPort = null },
                 "--verify-clients" => options with { VerifyClients = ParseUrl(Value(), flag) },
                 "--mesh-with" => options with { MeshWith = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => ParseUrl(u, flag))] },
-                "--mesh-key" => options with { MeshKey = RelayMeshKey.TryParse(Value(), out var k) ? k : throw new ArgumentException("--mesh-key takes 64 hex digits (generate with: openssl rand -hex 32).") },
                 "--state-dir" => options with { StateDirectory = Value() },
                 "--cert" => options with { CertificatePem = Value() },
                 "--key" => options with { KeyPem = Value() },
@@ -72,9 +99,20 @@ public sealed record RelayHostOptions
             };
         }
 
+        var meshKey = SecretFile.Resolve("--mesh-key", meshKeyArg, meshKeyFile, MeshKeyVariable, environment: environment);
+        if (meshKey.Value is { } hex)
+        {
+            var from = meshKeyArg is not null ? "--mesh-key" : meshKeyFile is not null ? $"--mesh-key-file {meshKeyFile}" : "$" + MeshKeyVariable;
+            options = options with
+            {
+                MeshKey = RelayMeshKey.TryParse(hex, out var k) ? k : throw new ArgumentException($"{from}: the mesh key is 64 hex digits (generate with: openssl rand -hex 32)."),
+                Warnings = meshKey.Warning is { } w ? [w] : [],
+            };
+        }
+
         if (options.MeshWith.Count > 0 && options.MeshKey is null)
         {
-            throw new ArgumentException("--mesh-with needs --mesh-key: relays of a region share one key.");
+            throw new ArgumentException($"--mesh-with needs the mesh key (--mesh-key-file PATH or ${MeshKeyVariable}): relays of a region share one key.");
         }
 
         if ((options.CertificatePem is null) != (options.KeyPem is null))

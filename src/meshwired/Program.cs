@@ -5,6 +5,7 @@ using Meshwire.Agent.Paths;
 using Meshwire.Agent.LocalApi;
 using Meshwire.Agent.State;
 using Meshwire.Net.Engine;
+using Meshwire.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace Meshwire.Daemon;
@@ -14,14 +15,18 @@ namespace Meshwire.Daemon;
 /// and runs the Agent until SIGTERM or SIGINT. Without --login-server it waits for `meshwire up` (or resumes what
 /// its prefs want); with it, it does an unattended up at every start. Exit codes: 0 stopped cleanly, 1 failed, 2 usage.
 /// </summary>
-internal static partial class Program
+internal static class Program
 {
+    private const string AuthKeyVariable = "MESHWIRE_AUTHKEY";
+
     private const string Usage =
-        "usage: meshwired [--state DIR] [--tun NAME] [--port N] [--socket PATH] [--login-server URL [--authkey KEY] [--hostname NAME]]\n" +
+        "usage: meshwired [--state DIR] [--tun NAME] [--port N] [--socket PATH] [--login-server URL [--authkey-file PATH] [--hostname NAME]]\n" +
         "  --state DIR         keys, prefs and cached netmap (default /var/lib/meshwire)\n" +
         "  --socket PATH       the LocalAPI socket for the meshwire CLI (default /var/run/meshwire/meshwired.sock)\n" +
         "  --login-server URL  join this coordination server at every start (an unattended `meshwire up`, for servers)\n" +
-        "  --authkey KEY       pre-auth key for that first registration (also $MESHWIRE_AUTHKEY)\n" +
+        "  --authkey-file PATH pre-auth key for that first registration, read from PATH (a 0600 file, or a systemd\n" +
+        "                      credential: ${CREDENTIALS_DIRECTORY}/authkey); or $MESHWIRE_AUTHKEY\n" +
+        "  --authkey KEY       the same on the command line (or file:PATH); visible to every local user, so it warns\n" +
         "  --hostname NAME     name to register (default: this machine's host name)\n" +
         "  --tun NAME          interface name (default meshwire0)\n" +
         "  --port N            WireGuard UDP port (default 41641; 0 picks one)";
@@ -30,11 +35,12 @@ internal static partial class Program
     {
         // Files and sockets this daemon creates are its own: no window in which the LocalAPI socket or a key file
         // exists with a group- or world-readable mode before its explicit chmod.
-        _ = Umask(0b000_111_111);
+        SecretFile.RestrictUmask();
         string state = NodeStateStore.DefaultDirectory;
         string? server = null;
         string? socket = null;
-        string? authKey = Environment.GetEnvironmentVariable("MESHWIRE_AUTHKEY");
+        string? authKeyArg = null;
+        string? authKeyFile = null;
         string? hostname = null;
         var tun = "meshwire0";
         ushort port = 41641;
@@ -47,7 +53,8 @@ internal static partial class Program
                 {
                     case "--state": state = Value(); break;
                     case "--login-server": server = Value(); break;
-                    case "--authkey": authKey = Value(); break;
+                    case "--authkey": authKeyArg = Value(); break;
+                    case "--authkey-file": authKeyFile = Value(); break;
                     case "--hostname": hostname = Value(); break;
                     case "--tun": tun = Value(); break;
                     case "--socket": socket = Value(); break;
@@ -61,6 +68,24 @@ internal static partial class Program
                 Console.Error.WriteLine($"meshwired: {e.Message}\n{Usage}");
                 return 2;
             }
+        }
+
+        SecretFile.Secret authKey;
+        try
+        {
+            authKey = SecretFile.Resolve("--authkey", authKeyArg, authKeyFile, AuthKeyVariable, filePrefix: true);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"meshwired: {e.Message}");
+            return 2;
+        }
+
+        // Child processes (ip) need no key; the daemon's own environment is readable only by root.
+        Environment.SetEnvironmentVariable(AuthKeyVariable, null);
+        if (authKey.Warning is { } argvWarning)
+        {
+            Console.Error.WriteLine($"meshwired: warning: {argvWarning}");
         }
 
         Uri? loginServer = null;
@@ -94,6 +119,11 @@ internal static partial class Program
         try
         {
             store = NodeStateStore.Open(state);
+            foreach (var warning in store.Warnings)
+            {
+                Console.Error.WriteLine($"meshwired: warning: {warning}");
+            }
+
             engine = WireGuardEngine.Start(tun, logger);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
@@ -112,7 +142,7 @@ internal static partial class Program
             var options = new AgentOptions
             {
                 LoginServer = loginServer,
-                AuthKey = loginServer is null ? null : authKey,
+                AuthKey = loginServer is null ? null : authKey.Value,
                 Hostname = hostname,
                 ListenPort = port,
                 Endpoints = p => LocalEndpoints.Discover(p, tun),
@@ -159,7 +189,4 @@ internal static partial class Program
             return null;
         }
     }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "umask")]
-    private static partial uint Umask(uint mask);
 }

@@ -103,6 +103,7 @@ public sealed class DaemonLabTests
 }
 
 /// <summary>One meshwired process inside a namespace; its log is kept for failure messages; stopped by its PID.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed class Daemon : IDisposable
 {
     private readonly Process _process;
@@ -130,19 +131,43 @@ internal sealed class Daemon : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The lab's daemon: joins <paramref name="server"/>; the auth key goes in a 0600 file, never on the command line.</summary>
     public static Daemon Start(NetNamespace ns, string state, Uri server, string? authKey, string hostname)
     {
-        List<string> args = ["netns", "exec", ns.Name, Path.Combine(AppContext.BaseDirectory, "meshwired"),
-            "--state", state, "--login-server", server.ToString(), "--hostname", hostname, "--tun", "mw0",
+        List<string> args = ["--state", state, "--login-server", server.ToString(), "--hostname", hostname, "--tun", "mw0",
             "--socket", Path.Combine(state, "meshwired.sock")];
         if (authKey is not null)
         {
-            args.AddRange(["--authkey", authKey]);
+            var file = Path.Combine(state, "authkey");
+            File.WriteAllText(file, authKey + "\n");
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            args.AddRange(["--authkey-file", file]);
         }
 
-        var start = new ProcessStartInfo("ip", args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        return Run(ns, args);
+    }
+
+    /// <summary>meshwired with <paramref name="args"/> inside <paramref name="ns"/>, with extra <paramref name="environment"/> variables.</summary>
+    public static Daemon Run(NetNamespace ns, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("ip", ["netns", "exec", ns.Name, Path.Combine(AppContext.BaseDirectory, "meshwired"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         return new Daemon(Process.Start(start) ?? throw new InvalidOperationException("cannot start meshwired"));
     }
+
+    /// <summary>The daemon's PID (ip netns exec execs it, so it is the started process).</summary>
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>SIGTERM (ip netns exec execs the daemon, so the PID is the daemon's); true when it exited within 10 s.</summary>
     public bool Terminate()

@@ -8,7 +8,7 @@ namespace Meshwire.IntegrationTests;
 /// `--flag` and the verb of each ExecStart line must appear in the program's own --help, so a renamed flag cannot
 /// leave a unit that fails at boot.
 /// </summary>
-public sealed class PackagingTests
+public sealed partial class PackagingTests
 {
     public static TheoryData<string> Units() =>
         new(Directory.GetFiles(Path.Combine(Shell.RepositoryRoot, "packaging", "systemd"), "*.service").Select(Path.GetFileName).Order()!);
@@ -43,6 +43,33 @@ public sealed class PackagingTests
             Assert.Contains("  serve", usage);
         }
     }
+
+    /// <summary>
+    /// No unit passes a secret on the command line, which every local user can read in /proc/PID/cmdline for the
+    /// life of the service: keys come from credentials or the environment (docs/security.md), and every credential
+    /// a command line names under ${CREDENTIALS_DIRECTORY} is one the unit loads.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Units))]
+    public void SystemdUnit_ExecStart_PassesNoSecretOnTheCommandLine(string unit)
+    {
+        var lines = File.ReadAllLines(Path.Combine(Shell.RepositoryRoot, "packaging", "systemd", unit));
+        var words = lines.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var secret in new[] { "--authkey", "--mesh-key", "--oidc-client-secret" })
+        {
+            Assert.DoesNotContain(secret, words);
+        }
+
+        Assert.DoesNotMatch(PasswordInUrl(), string.Join(' ', words));
+        var loaded = lines.Where(l => l.StartsWith("LoadCredential=", StringComparison.Ordinal)).Select(l => l["LoadCredential=".Length..].Split(':')[0]).ToHashSet();
+        foreach (var word in words.Where(w => w.StartsWith("${CREDENTIALS_DIRECTORY}/", StringComparison.Ordinal)))
+        {
+            Assert.Contains(word["${CREDENTIALS_DIRECTORY}/".Length..], loaded);
+        }
+    }
+
+    [GeneratedRegex(@"://[^/\s@:]+:[^/\s@]+@")]
+    private static partial Regex PasswordInUrl();
 
     private static Regex FlagPattern(string flag) => new($@"(^|[\s\[|]){Regex.Escape(flag)}($|[\s\]=,])", RegexOptions.Multiline);
 }

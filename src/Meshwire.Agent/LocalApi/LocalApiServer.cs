@@ -10,6 +10,9 @@ namespace Meshwire.Agent.LocalApi;
 /// Serves the LocalAPI (HTTP/1.1) on a unix socket with Kestrel. Start: the socket's directory is created (0755), a
 /// stale socket left by a crashed daemon is removed (a live one is refused), Kestrel binds, and the socket becomes
 /// 0600 so only root (the daemon's user) can connect; a user with access to the socket controls the node.
+/// The socket's mode is the access control; the directory is 0755 like the runtime directory systemd makes for the
+/// unit (RuntimeDirectoryMode=0755), so a daemon started by hand and one started by systemd look alike and an
+/// unprivileged `meshwire` finds the socket and is told "permission denied", not "not running".
 /// Dispose stops Kestrel and removes the socket.
 /// </summary>
 public sealed class LocalApiServer : IAsyncDisposable
@@ -95,7 +98,9 @@ public sealed class LocalApiServer : IAsyncDisposable
         var directory = Path.GetDirectoryName(socketPath) ?? throw new ArgumentException($"{socketPath} has no directory", nameof(socketPath));
         if (!Directory.Exists(directory))
         {
+            // The daemon runs under umask 077, which would narrow the create mode to 0700: set the mode explicitly.
             Directory.CreateDirectory(directory, DirectoryMode);
+            File.SetUnixFileMode(directory, DirectoryMode);
         }
 
         if (!Path.Exists(socketPath))

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Meshwire.Control.Client;
 using Meshwire.Core;
 using Meshwire.Protocol;
+using Meshwire.Shared;
 using Meshwire.WireGuard.Noise;
 
 namespace Meshwire.Agent.State;
@@ -24,13 +25,15 @@ public sealed class NodeStateStore
     // File modes are the store's protection of the keys; without them it refuses to run.
     private const string UnixOnly = "the node state store needs Unix file modes";
 
-    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
-    private NodeStateStore(string directory, NodeKeys keys)
+    private NodeStateStore(string directory, NodeKeys keys, IReadOnlyList<string> warnings)
     {
         Directory = directory;
         Keys = keys;
+        Warnings = warnings;
     }
+
+    /// <summary>What <see cref="Open"/> found wrong with modes and fixed or left alone; the daemon prints them at start.</summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     public string Directory { get; }
 
@@ -46,7 +49,11 @@ public sealed class NodeStateStore
 
     public string NetmapPath => Path.Combine(Directory, "netmap.json");
 
-    /// <summary>Opens the directory, creating it (0700) and any missing key (0600).</summary>
+    /// <summary>
+    /// Opens the directory, creating it (0700) and any missing key (0600). An existing directory open to other users
+    /// is left as it is with a warning (it may be the administrator's choice); an existing key, prefs or map file
+    /// open to others is narrowed to owner-only with a warning (these files are the daemon's own).
+    /// </summary>
     public static NodeStateStore Open(string directory)
     {
         if (OperatingSystem.IsWindows())
@@ -54,11 +61,24 @@ public sealed class NodeStateStore
             throw new PlatformNotSupportedException(UnixOnly);
         }
 
-        System.IO.Directory.CreateDirectory(directory, DirectoryMode);
+        var warnings = new List<string>();
+        if (SecretFile.PrepareDirectory(directory) is { } loose)
+        {
+            warnings.Add(loose);
+        }
+
+        foreach (var name in (string[])["machine.key", "node.key", "disco.key", "prefs.json", "netmap.json"])
+        {
+            if (SecretFile.Tighten(Path.Combine(directory, name)) is { } narrowed)
+            {
+                warnings.Add(narrowed);
+            }
+        }
+
         var machine = LoadOrCreateKey(Path.Combine(directory, "machine.key"));
         var node = LoadOrCreateKey(Path.Combine(directory, "node.key"));
         var disco = LoadOrCreateKey(Path.Combine(directory, "disco.key"));
-        return new NodeStateStore(directory, new NodeKeys(new MachinePrivateKey(machine), new NodePrivateKey(node), new DiscoPrivateKey(disco)));
+        return new NodeStateStore(directory, new NodeKeys(new MachinePrivateKey(machine), new NodePrivateKey(node), new DiscoPrivateKey(disco)), warnings);
     }
 
     public NodePrefs LoadPrefs()

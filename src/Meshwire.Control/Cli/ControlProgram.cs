@@ -24,7 +24,7 @@ public static class ControlProgram
     private const string Usage = """
         usage: meshwire-control [--state DIR] [--db URL] [--json] VERB ...
           serve [--listen URL]... [--server-url URL] [--require-approval] [--apikey-max-lifetime DURATION (default 90d)]
-                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S] [--oidc-allowed-domains a.com,b.org] [--oidc-allowed-users alice@x.com,...]]
+                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file PATH] [--oidc-allowed-domains a.com,b.org] [--oidc-allowed-users alice@x.com,...]]
           users create LOGIN | users list
           authkeys create --user LOGIN [--reusable] [--ephemeral] [--tag tag:x]... [--expiry SECONDS] | authkeys list | authkeys revoke ID|PREFIX
           nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
@@ -33,6 +33,8 @@ public static class ControlProgram
           relays list | relays set FILE   (FILE: a JSON array of {regionId, regionCode, regionName, hostName, ipv4, ipv6,
                                            port, stunPort, insecureHttp}, the body of PUT /api/v1/relays)
         --state defaults to $MESHWIRE_CONTROL_STATE or /var/lib/meshwire-control; --db takes postgres://user:pass@host:port/db.
+        Secrets by file or environment (the command line is visible to every local user): --db-file PATH or
+        $MESHWIRE_CONTROL_DB; --oidc-client-secret-file PATH or $MESHWIRE_CONTROL_OIDC_CLIENT_SECRET.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
@@ -45,7 +47,8 @@ public static class ControlProgram
         try
         {
             options.StateDirectory = Take(rest, "--state") ?? options.StateDirectory;
-            options.Database = Take(rest, "--db") ?? Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_DB");
+            options.Warn = message => errors.WriteLine($"meshwire-control: warning: {message}");
+            options.Database = ControlSecrets.Database(Take(rest, "--db"), Take(rest, "--db-file"), options.Warn);
             json = TakeFlag(rest, "--json");
             if (rest.Count == 0)
             {
@@ -199,8 +202,7 @@ public static class ControlProgram
             {
                 Issuer = issuer,
                 ClientId = Take(rest, "--oidc-client-id") ?? throw new UsageException("--oidc-issuer needs --oidc-client-id"),
-                // The environment keeps the secret out of the process list.
-                ClientSecret = Take(rest, "--oidc-client-secret") ?? Environment.GetEnvironmentVariable("MESHWIRE_CONTROL_OIDC_CLIENT_SECRET"),
+                ClientSecret = ControlSecrets.OidcClientSecret(Take(rest, "--oidc-client-secret"), Take(rest, "--oidc-client-secret-file"), options.Warn),
                 AllowInsecureIssuer = issuer.StartsWith("http://127.", StringComparison.Ordinal) || issuer.StartsWith("http://localhost", StringComparison.Ordinal),
             };
             foreach (var d in CommaList(rest, "--oidc-allowed-domains", "--oidc-allowed-domain"))

@@ -18,11 +18,15 @@ internal enum DatabaseKind
 /// </summary>
 internal sealed record DatabaseOptions(DatabaseKind Kind, string ConnectionString)
 {
+    /// <summary>The SQLite database file (its -wal and -shm beside it); null for PostgreSQL.</summary>
+    public string? SqlitePath { get; init; }
+
     public static DatabaseOptions Parse(string? db, string stateDirectory)
     {
         if (string.IsNullOrWhiteSpace(db))
         {
-            return new(DatabaseKind.Sqlite, $"Data Source={Path.Combine(stateDirectory, "control.db")};Pooling=True");
+            var path = Path.Combine(stateDirectory, "control.db");
+            return new(DatabaseKind.Sqlite, $"Data Source={path};Pooling=True") { SqlitePath = path };
         }
 
         if (db.StartsWith("postgres://", StringComparison.Ordinal) || db.StartsWith("postgresql://", StringComparison.Ordinal))
@@ -37,7 +41,7 @@ internal sealed record DatabaseOptions(DatabaseKind Kind, string ConnectionStrin
 
         if (db.StartsWith("sqlite:", StringComparison.Ordinal))
         {
-            return new(DatabaseKind.Sqlite, $"Data Source={db["sqlite:".Length..]};Pooling=True");
+            return new(DatabaseKind.Sqlite, $"Data Source={db["sqlite:".Length..]};Pooling=True") { SqlitePath = db["sqlite:".Length..] };
         }
 
         throw new ArgumentException($"--db \"{db}\" is neither postgres://user:pass@host:port/db, Host=..., nor sqlite:PATH");

@@ -51,6 +51,12 @@ public sealed class ControlOptions
     public OidcOptions? Oidc { get; set; }
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Where start-up warnings go (a state directory open to other users, a file whose mode was narrowed, a secret
+    /// given on the command line); the CLI prints them on its error output.
+    /// </summary>
+    public Action<string> Warn { get; set; } = message => Console.Error.WriteLine($"meshwire-control: warning: {message}");
 }
 
 /// <summary>Interactive login through an OpenID Connect provider.</summary>
@@ -60,6 +66,7 @@ public sealed class OidcOptions
 
     public required string ClientId { get; set; }
 
+    /// <summary>From --oidc-client-secret-file, $MESHWIRE_CONTROL_OIDC_CLIENT_SECRET or (with a warning) --oidc-client-secret.</summary>
     public string? ClientSecret { get; set; }
 
     /// <summary>Email domains allowed to log in; empty allows any (subject to <see cref="AllowedUsers"/>).</summary>

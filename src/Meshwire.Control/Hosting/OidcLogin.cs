@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Meshwire.Control.Identity;
+using Meshwire.Shared;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -38,7 +39,13 @@ internal static partial class OidcLogin
         }
 
         // State and nonce cookies are protected with these keys; keeping them in the state directory lets a login
-        // started before a restart finish after it.
+        // started before a restart finish after it. Owner-only like the rest of the state (the key files inside get
+        // the process umask, 077 in meshwire-control).
+        if (SecretFile.PrepareDirectory(Path.Combine(options.StateDirectory, "login-keys")) is { } loose)
+        {
+            options.Warn(loose);
+        }
+
         services.AddDataProtection()
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.StateDirectory, "login-keys")))
             .SetApplicationName("meshwire-control");
