@@ -31,7 +31,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         service.Time, service.Options.HandshakeRatePerSource.PerMinute, service.Options.HandshakeRatePerSource.Burst, capacity: 65_536);
 
     /// <summary>Replay and flood state per machine key (whitepaper 5.1), bounded.</summary>
-    internal HandshakeReplayTable Replay { get; } = new();
+    internal HandshakeReplayTable Replay { get; init; } = new();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -148,7 +148,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
     /// Checks an initiation (size, MAC1, decryption, for a rekey the channel's machine key, then the replay and rate
     /// rules of that machine's handshake) and writes the response. Returns the initiator's machine key, or null.
     /// </summary>
-    private MachinePublicKey? Respond(ReadOnlySpan<byte> initiation, MachinePublicKey? expected, uint localIndexInUse, Span<byte> response, out SessionKeys keys)
+    internal MachinePublicKey? Respond(ReadOnlySpan<byte> initiation, MachinePublicKey? expected, uint localIndexInUse, Span<byte> response, out SessionKeys keys)
     {
         keys = default;
         if (initiation.Length != MessageSize.Initiation || initiation[0] != MessageType.Initiation
