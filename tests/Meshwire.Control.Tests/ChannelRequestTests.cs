@@ -79,6 +79,36 @@ public sealed class ChannelRequestTests
         Assert.True(registered.Authorized);
     }
 
+    [Theory]
+    [InlineData("\"tags\":[\"tag:x\"]", "\"tags\":[null]")]
+    [InlineData("\"tags\":[\"tag:x\"]", "\"tags\":[\"tag:x\",null]")]
+    [InlineData("\"hostname\":\"valid\"", "\"hostname\":null")]
+    public async Task Register_ProvenButNullField_BadRequestAndChannelStaysUsable(string field, string replacement)
+    {
+        // A request that passes every other check (proof, auth key), so only the null reaches the server's logic.
+        await using var server = await TestServer.StartAsync();
+        var authKey = await server.AuthKeyAsync(reusable: true);
+        await using var client = await ControlClient.ConnectAsync(server.Url, ControlClient.GenerateMachineKey());
+        var nodePrivate = X25519Keys.GeneratePrivateKey();
+        var request = new RegisterRequest
+        {
+            NodeKey = X25519Keys.PublicKeyOf(nodePrivate),
+            Hostname = "valid",
+            AuthKey = authKey,
+            Tags = ["tag:x"],
+            NodeKeyProof = NodeKeyProof.Create(nodePrivate, client.MachineKey, client.ServerKey),
+        };
+        var json = Encoding.UTF8.GetString(ProtocolJson.Serialize(request));
+        Assert.Contains(field, json, StringComparison.Ordinal);
+
+        await client.Frames.SendJsonAsync(Encoding.UTF8.GetBytes(json.Replace(field, replacement, StringComparison.Ordinal)), CancellationToken.None);
+
+        var error = Assert.IsType<ErrorMessage>(await ReadMessageAsync(client));
+        Assert.Equal(ErrorCodes.BadRequest, error.Code);
+        Assert.Empty(await server.Service.ListNodesAsync());
+        Assert.True((await client.RegisterAsync(request with { Tags = null }, nodePrivate)).Authorized);
+    }
+
     [Fact]
     public async Task Channel_OversizedFrame_TooLargeWithTheLimitThenClosedAsMessageTooBig()
     {
