@@ -65,6 +65,10 @@ public sealed class HttpRelayClientVerifier : IRelayClientVerifier
     private TokenBucket _global;
     private TimeSpan _lastSourceSweep;
 
+    // Counters, read without the lock.
+    private long _requests;
+    private long _rateLimited;
+
     public HttpRelayClientVerifier(HttpClient http, Uri baseUrl, TimeProvider? timeProvider = null, RelayVerifierOptions? options = null)
     {
         _http = http;
@@ -93,9 +97,6 @@ public sealed class HttpRelayClientVerifier : IRelayClientVerifier
             }
         }
     }
-
-    private long _requests;
-    private long _rateLimited;
 
     private TimeSpan Now => _time.GetElapsedTime(_started);
 
