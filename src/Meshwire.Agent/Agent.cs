@@ -114,6 +114,12 @@ public sealed partial class Agent
             {
                 Log.ControlFailed(_logger, e.Message);
                 ReportError(e.Message);
+                if (e is ControlProtocolException { RetryAfter: { } retryAfter })
+                {
+                    // Rate limited by control: come back no sooner than it asked.
+                    gotMap = false;
+                    backoff = TimeSpan.FromTicks(Math.Max(backoff.Ticks, retryAfter.Ticks));
+                }
             }
             finally
             {
@@ -246,7 +252,7 @@ public sealed partial class Agent
             {
                 try
                 {
-                    var renewed = await client.RegisterAsync(renewal, cancellationToken);
+                    var renewed = await client.RegisterAsync(renewal, _store.Keys.NodeKey, cancellationToken);
                     if (renewed.Authorized || authKey is null)
                     {
                         return renewed;
@@ -258,7 +264,7 @@ public sealed partial class Agent
                 }
             }
 
-            return await client.RegisterAsync(renewal with { AuthKey = authKey }, cancellationToken);
+            return await client.RegisterAsync(renewal with { AuthKey = authKey }, _store.Keys.NodeKey, cancellationToken);
         }
         catch (ControlProtocolException e) when (IsLoginRefusal(e.Code))
         {
@@ -267,7 +273,8 @@ public sealed partial class Agent
     }
 
     private static bool IsLoginRefusal(string code) => code is ErrorCodes.AuthKeyInvalid or ErrorCodes.AuthKeyExpired or ErrorCodes.AuthKeyUsed
-        or ErrorCodes.Unauthorized or ErrorCodes.NodeKeyExpired or ErrorCodes.UnknownMachine or ErrorCodes.TagNotOwned;
+        or ErrorCodes.Unauthorized or ErrorCodes.NodeKeyExpired or ErrorCodes.UnknownMachine or ErrorCodes.TagNotOwned
+        or ErrorCodes.NodeKeyProofMissing or ErrorCodes.NodeKeyProofInvalid or ErrorCodes.WeakKey;
 
     private string HostnameOf(NodePrefs prefs) => prefs.Hostname ?? _options.Hostname ?? Environment.MachineName;
 

@@ -4,4 +4,7 @@ namespace Meshwire.Control;
 public sealed class ControlException(string code, string message) : Exception(message)
 {
     public string Code { get; } = code;
+
+    /// <summary>With ErrorCodes.RateLimited: how long the caller should wait before trying again.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

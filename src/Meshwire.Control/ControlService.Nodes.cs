@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Meshwire.Control.Api;
+using Meshwire.Control.Channel;
 using Meshwire.Control.Data;
 using Meshwire.Control.Identity;
 using Meshwire.Control.State;
@@ -13,20 +14,28 @@ namespace Meshwire.Control;
 // Node lifecycle: registration (auth key or login), map requests, expiry, approval, rename, delete.
 public sealed partial class ControlService
 {
+    // Registrations that can add or re-key a node, per source address and per auth key (a SHA-256 of it, so the
+    // table holds no secrets); on the service clock. Created on first use from the options.
+    private KeyedRateLimiter<SourceAddress>? _registrationsBySource;
+    private KeyedRateLimiter<Key32>? _registrationsByAuthKey;
+
     /// <summary>
     /// Registers, renews, rotates or logs out the node key of <paramref name="machine"/> (the key that authenticated
-    /// the channel). Refusals throw <see cref="ControlException"/> and leave the database unchanged.
+    /// the channel). Refusals throw <see cref="ControlException"/> and leave the database unchanged. A registration
+    /// that is not the renewal of a live node counts against the rate limits of <paramref name="source"/> and of its
+    /// auth key (ErrorCodes.RateLimited with a retry hint when over).
     /// </summary>
-    public Task<RegisterResult> RegisterAsync(MachinePublicKey machine, RegisterRequest request, CancellationToken cancellationToken = default)
+    public Task<RegisterResult> RegisterAsync(MachinePublicKey machine, RegisterRequest request, IPAddress? source = null, CancellationToken cancellationToken = default)
     {
         if (request.NodeKey.IsZero)
         {
             throw new ControlException(ErrorCodes.BadRequest, "the node key is all zero");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Hostname) || request.Hostname.Length > 255)
+        // Length, and no control, format or bidi characters (the same rule as for logins and renames).
+        if (NameValidation.CheckHostname(request.Hostname) is { } badHostname)
         {
-            throw new ControlException(ErrorCodes.BadRequest, "hostname must be 1 to 255 characters");
+            throw new ControlException(ErrorCodes.BadRequest, badHostname);
         }
 
         return WriteAsync(async (db, after) =>
@@ -35,6 +44,11 @@ public sealed partial class ControlService
             var machineText = machine.ToString();
             var row = await db.Nodes.SingleOrDefaultAsync(n => n.MachineKey == machineText, cancellationToken);
             var old = row is null ? null : _tailnet.Find(row.StableId);
+
+            if (!request.Logout && !IsLiveRenewal(row, request, now))
+            {
+                TakeRegistrationToken(source, request.AuthKey);
+            }
 
             if (request.Logout)
             {
@@ -138,6 +152,42 @@ public sealed partial class ControlService
             after.Add(() => _tailnet.Apply(null, state));
             return Result(created, state);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A register message that only renews a live node (same or rotated key, no auth key): it adds nothing, so it is
+    /// never rate limited (a whole office behind one address reconnects after a control restart).
+    /// </summary>
+    private static bool IsLiveRenewal(NodeRow? row, RegisterRequest request, DateTimeOffset now)
+    {
+        if (row is null || request.AuthKey is not null || row.Expired || row.KeyExpiry is { } expiry && expiry <= now)
+        {
+            return false;
+        }
+
+        return row.NodeKey == request.NodeKey.ToString() || request.OldNodeKey is { } old && old.ToString() == row.NodeKey;
+    }
+
+    private void TakeRegistrationToken(IPAddress? source, string? authKey)
+    {
+        var bySource = LazyInitializer.EnsureInitialized(ref _registrationsBySource, () => new KeyedRateLimiter<SourceAddress>(
+            Time, _options.RegistrationRatePerSource.PerMinute, _options.RegistrationRatePerSource.Burst, capacity: 65_536));
+        if (!bySource.TryTake(SourceAddress.Of(source), out var wait))
+        {
+            throw new ControlException(ErrorCodes.RateLimited, $"too many registrations from this address; retry after {Math.Ceiling(wait.TotalSeconds)} s") { RetryAfter = wait };
+        }
+
+        if (authKey is null)
+        {
+            return;
+        }
+
+        var byKey = LazyInitializer.EnsureInitialized(ref _registrationsByAuthKey, () => new KeyedRateLimiter<Key32>(
+            Time, _options.RegistrationRatePerAuthKey.PerMinute, _options.RegistrationRatePerAuthKey.Burst, capacity: 65_536));
+        if (!byKey.TryTake(Key32.FromSpan(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(authKey))), out wait))
+        {
+            throw new ControlException(ErrorCodes.RateLimited, $"too many registrations with this auth key; retry after {Math.Ceiling(wait.TotalSeconds)} s") { RetryAfter = wait };
+        }
     }
 
     internal async Task<NodeRow> CreateNodeRowAsync(

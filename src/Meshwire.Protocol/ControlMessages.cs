@@ -44,6 +44,13 @@ public sealed record RegisterRequest : ControlMessage
 
     /// <summary>True to log out: the node's key leaves every peer's map and the node is expired.</summary>
     public bool Logout { get; init; }
+
+    /// <summary>
+    /// Proof that the sender holds the private half of <see cref="NodeKey"/> (docs/protocol.md "Node key proof"):
+    /// 64 hex digits, HMAC-SHA256 keyed from DH(node private, server public) over the machine, node and server keys.
+    /// Required on every registration except a logout; absent is refused with <see cref="ErrorCodes.NodeKeyProofMissing"/>.
+    /// </summary>
+    public string? NodeKeyProof { get; init; }
 }
 
 /// <summary>The server's answer to <see cref="RegisterRequest"/>.</summary>
@@ -134,6 +141,12 @@ public sealed record ErrorMessage : ControlMessage
     public required string Code { get; init; }
 
     public required string Message { get; init; }
+
+    /// <summary>
+    /// With <see cref="ErrorCodes.RateLimited"/>: seconds to wait before sending the refused request again (at least
+    /// 1). Absent on other errors.
+    /// </summary>
+    public int? RetryAfterSeconds { get; init; }
 }
 
 /// <summary>Stable error codes shared by the control channel and the admin API.</summary>
@@ -154,4 +167,19 @@ public static class ErrorCodes
 
     /// <summary>A node advertised a tag that neither its auth key nor the policy's tagOwners give its user.</summary>
     public const string TagNotOwned = "tag_not_owned";
+
+    /// <summary>Too many requests from this source address or with this auth key; retry after the hinted delay.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>A register message without a node key proof (a client older than the proof).</summary>
+    public const string NodeKeyProofMissing = "nodekey_proof_missing";
+
+    /// <summary>The node key proof does not verify: the sender does not hold the node key's private half.</summary>
+    public const string NodeKeyProofInvalid = "nodekey_proof_invalid";
+
+    /// <summary>A public key (node, machine or disco) is a low-order point of Curve25519: no DH with it is secret.</summary>
+    public const string WeakKey = "weak_key";
+
+    /// <summary>The server failed to handle a well-formed request; the channel stays open and nothing was written.</summary>
+    public const string Internal = "internal";
 }

@@ -120,7 +120,7 @@ public sealed partial class RelayHostApp : IAsyncDisposable
 
         context.Response.Headers.Upgrade = RelayProtocol.UpgradeToken;
         await using var stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
-        await Server.HandleConnectionAsync(stream, context.RequestAborted).ConfigureAwait(false);
+        await Server.HandleConnectionAsync(stream, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
     }
 
     private IResult MetricsText()

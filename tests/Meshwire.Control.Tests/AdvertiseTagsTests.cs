@@ -65,12 +65,13 @@ public sealed class AdvertiseTagsTests
     {
         await using var server = await StartAsync();
         var machine = ControlClient.GenerateMachineKey();
-        var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
+        var nodePrivate = X25519Keys.GeneratePrivateKey();
+        var nodeKey = X25519Keys.PublicKeyOf(nodePrivate);
         await using var client = await ControlClient.ConnectAsync(server.Url, machine);
-        var first = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = "web1", AuthKey = await server.AuthKeyAsync("alice@example.com") });
+        var first = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = "web1", AuthKey = await server.AuthKeyAsync("alice@example.com") }, nodePrivate);
         Assert.Empty((await NodeAsync(server, first)).Tags);
 
-        var renewed = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = "web1", Tags = ["tag:web"] });
+        var renewed = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = "web1", Tags = ["tag:web"] }, nodePrivate);
 
         Assert.True(renewed.Authorized);
         var node = await NodeAsync(server, renewed);
@@ -93,13 +94,16 @@ public sealed class AdvertiseTagsTests
     private static async Task<RegisterResult> RegisterAsync(TestServer server, string authKey, IReadOnlyList<string> tags)
     {
         await using var client = await ControlClient.ConnectAsync(server.Url, ControlClient.GenerateMachineKey());
-        return await client.RegisterAsync(new RegisterRequest
-        {
-            NodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()),
-            Hostname = "node",
-            AuthKey = authKey,
-            Tags = tags,
-        });
+        var nodePrivate = X25519Keys.GeneratePrivateKey();
+        return await client.RegisterAsync(
+            new RegisterRequest
+            {
+                NodeKey = X25519Keys.PublicKeyOf(nodePrivate),
+                Hostname = "node",
+                AuthKey = authKey,
+                Tags = tags,
+            },
+            nodePrivate);
     }
 
     private static async Task<Api.NodeInfo> NodeAsync(TestServer server, RegisterResult result) =>

@@ -40,6 +40,12 @@ internal sealed class TestServer : IAsyncDisposable
         state ??= Directory.CreateTempSubdirectory("meshwire-control-test").FullName;
         var time = new UptimeClock(uptime);
         var options = new ControlOptions { StateDirectory = state, Time = time, AdminSocket = false, KeepAliveInterval = TimeSpan.FromSeconds(30), Database = database };
+
+        // The fake clock stands still unless a test advances it, so buckets would never refill: tests of the limits
+        // set their own.
+        options.HandshakeRatePerSource = RateLimit.Unlimited;
+        options.RegistrationRatePerSource = RateLimit.Unlimited;
+        options.RegistrationRatePerAuthKey = RateLimit.Unlimited;
         options.Urls.Add("http://127.0.0.1:0");
         configure?.Invoke(options);
         return new TestServer(await ControlServer.StartAsync(options), state, database, time);
@@ -64,9 +70,10 @@ internal sealed class TestServer : IAsyncDisposable
         authKey ??= await AuthKeyAsync();
         var machine = machineKey ?? ControlClient.GenerateMachineKey();
         var client = await ControlClient.ConnectAsync(Url, machine, time: clientTime);
-        var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
-        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, AuthKey = authKey });
-        return new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result);
+        var nodePrivate = X25519Keys.GeneratePrivateKey();
+        var nodeKey = X25519Keys.PublicKeyOf(nodePrivate);
+        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, AuthKey = authKey }, nodePrivate);
+        return new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result) { NodePrivate = nodePrivate };
     }
 
     public async ValueTask DisposeAsync()
@@ -84,6 +91,9 @@ internal sealed class TestServer : IAsyncDisposable
 
 internal sealed record TestNode(ControlClient Client, NodePublicKey NodeKey, DiscoPublicKey DiscoKey, RegisterResult Registered)
 {
+    /// <summary>The node key's private half: registering again proves possession with it.</summary>
+    public required NodePrivateKey NodePrivate { get; init; }
+
     public MapRequest MapRequest(params string[] endpoints) => new() { NodeKey = NodeKey, DiscoKey = DiscoKey, Endpoints = endpoints, HomeRelay = 1 };
 }
 

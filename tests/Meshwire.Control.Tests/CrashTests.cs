@@ -91,8 +91,9 @@ public sealed class CrashTests(ITestOutputHelper log)
                     Loop(async n =>
                     {
                         await using var client = await ControlClient.ConnectAsync(server.Url, ControlClient.GenerateMachineKey(), serverKey, cancellationToken: stop.Token);
-                        var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
-                        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = $"node{n}", AuthKey = joinKey.Key }, stop.Token);
+                        var nodePrivate = X25519Keys.GeneratePrivateKey();
+                        var nodeKey = X25519Keys.PublicKeyOf(nodePrivate);
+                        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = $"node{n}", AuthKey = joinKey.Key }, nodePrivate, stop.Token);
                         Assert.True(result.Authorized);
                         nodes.Add(nodeKey.ToString());
                     }),

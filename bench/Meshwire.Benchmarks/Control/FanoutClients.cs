@@ -44,8 +44,9 @@ internal static class FanoutClients
             try
             {
                 var client = await ControlClient.ConnectAsync(url, ControlClient.GenerateMachineKey(), serverKey);
-                var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
-                await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = $"n{i}", AuthKey = authKey });
+                var nodePrivate = X25519Keys.GeneratePrivateKey();
+                var nodeKey = X25519Keys.PublicKeyOf(nodePrivate);
+                await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = $"n{i}", AuthKey = authKey }, nodePrivate);
                 var disco = new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value);
                 clients[i] = (client, new MapRequest { NodeKey = nodeKey, DiscoKey = disco, Endpoints = [$"192.0.2.{i % 250 + 1}:41641"], HomeRelay = 1 });
             }

@@ -99,9 +99,12 @@ internal sealed class SecureFrames : IDisposable
         }
     }
 
-    public async Task SendAsync(ControlMessage message, CancellationToken cancellationToken)
+    public Task SendAsync(ControlMessage message, CancellationToken cancellationToken) =>
+        SendJsonAsync(ProtocolJson.Serialize(message), cancellationToken);
+
+    /// <summary>Seals one frame of UTF-8 JSON as is (tests send malformed messages through it).</summary>
+    internal async Task SendJsonAsync(ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
     {
-        var json = ProtocolJson.Serialize(message);
         var plaintext = ChannelConstants.LengthPrefix + json.Length;
         var length = TransportMessage.DatagramLength(plaintext);
         var buffer = ArrayPool<byte>.Shared.Rent(length);
@@ -117,7 +120,7 @@ internal sealed class SecureFrames : IDisposable
                 }
 
                 BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(TransportMessage.HeaderLength), json.Length);
-                json.CopyTo(buffer.AsSpan(TransportMessage.HeaderLength + ChannelConstants.LengthPrefix));
+                json.Span.CopyTo(buffer.AsSpan(TransportMessage.HeaderLength + ChannelConstants.LengthPrefix));
                 var sealedLength = keypair.Seal(counter, buffer.AsSpan(0, length), plaintext);
                 await _socket.SendAsync(buffer.AsMemory(0, sealedLength), WebSocketMessageType.Binary, true, cancellationToken);
             }

@@ -13,6 +13,9 @@ namespace Meshwire.Control.Client;
 public sealed class ControlProtocolException(string code, string message) : Exception($"{code}: {message}")
 {
     public string Code { get; } = code;
+
+    /// <summary>With <see cref="ErrorCodes.RateLimited"/>: how long the server asked to wait before trying again.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>
@@ -93,8 +96,20 @@ public sealed class ControlClient : IAsyncDisposable
         {
             socket.Options.AddSubProtocol(ChannelConstants.SubProtocol);
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            socket.Options.CollectHttpResponseDetails = true;
             var builder = new UriBuilder(new Uri(server, ChannelConstants.ChannelPath)) { Scheme = server.Scheme == "https" ? "wss" : "ws" };
-            await socket.ConnectAsync(builder.Uri, cancellationToken);
+            try
+            {
+                await socket.ConnectAsync(builder.Uri, cancellationToken);
+            }
+            catch (WebSocketException) when (socket.HttpStatusCode == System.Net.HttpStatusCode.TooManyRequests)
+            {
+                // The server limits handshakes per source address (before any DH) and says when to come back.
+                var retry = socket.HttpResponseHeaders?.TryGetValue("Retry-After", out var values) == true
+                    && int.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                    ? TimeSpan.FromSeconds(Math.Max(1, seconds)) : TimeSpan.FromSeconds(10);
+                throw new ControlProtocolException(ErrorCodes.RateLimited, $"too many control channel handshakes from this address; retry after {retry.TotalSeconds} s") { RetryAfter = retry };
+            }
 
             var local = new LocalIdentity(new NodePrivateKey(machineKey.Value));
             var handshake = new Handshake(local, new NodePublicKey(pinned.Value), PresharedKey.None);
@@ -124,8 +139,38 @@ public sealed class ControlClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Registers the node key (with an auth key, or to get a login URL). Throws on refusal.</summary>
-    public async Task<RegisterResult> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Longest wait <see cref="RegisterAsync"/> accepts from a rate_limited answer before giving up.</summary>
+    public static readonly TimeSpan MaxRegisterBackoff = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Registers the node key (with an auth key, or to get a login URL), proving possession of
+    /// <paramref name="nodeKey"/> (docs/protocol.md "Node key proof"): the request's NodeKey is set to its public half.
+    /// A rate_limited answer is retried after the server's hint plus up to a quarter of it as jitter (so nodes limited
+    /// together do not return together), on the client's TimeProvider, while the total wait stays under
+    /// <see cref="MaxRegisterBackoff"/>; then, and on any other refusal, this throws.
+    /// </summary>
+    public async Task<RegisterResult> RegisterAsync(RegisterRequest request, NodePrivateKey nodeKey, CancellationToken cancellationToken = default)
+    {
+        var nodePublic = X25519Keys.PublicKeyOf(nodeKey);
+        var proven = request with { NodeKey = nodePublic, NodeKeyProof = NodeKeyProof.Create(nodeKey, MachineKey, ServerKey) };
+        var waited = TimeSpan.Zero;
+        while (true)
+        {
+            try
+            {
+                return await SendRegisterAsync(proven, cancellationToken);
+            }
+            catch (ControlProtocolException e) when (e.Code == ErrorCodes.RateLimited && e.RetryAfter is { } hint && waited + hint <= MaxRegisterBackoff)
+            {
+                var wait = hint + (hint / 4 * Random.Shared.NextDouble());
+                waited += wait;
+                await Task.Delay(wait, _time, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Sends a register message as given (no proof added) and reads the answer; tests send bad ones.</summary>
+    internal async Task<RegisterResult> SendRegisterAsync(RegisterRequest request, CancellationToken cancellationToken = default)
     {
         await _frames.SendAsync(request, cancellationToken);
         return Expect<RegisterResult>(await ReceiveAsync(cancellationToken));
@@ -187,7 +232,7 @@ public sealed class ControlClient : IAsyncDisposable
 
     /// <summary>Logs the node out: its key leaves every peer's map.</summary>
     public Task<RegisterResult> LogoutAsync(NodePublicKey nodeKey, string hostname, CancellationToken cancellationToken = default) =>
-        RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, Logout = true }, cancellationToken);
+        SendRegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname, Logout = true }, cancellationToken);
 
     /// <summary>
     /// Sends a new handshake initiation on the open channel (what the rekey timer does). The keys switch when a
@@ -263,7 +308,10 @@ public sealed class ControlClient : IAsyncDisposable
         where T : ControlMessage => message switch
         {
             T wanted => wanted,
-            ErrorMessage error => throw new ControlProtocolException(error.Code, error.Message),
+            ErrorMessage error => throw new ControlProtocolException(error.Code, error.Message)
+            {
+                RetryAfter = error.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(Math.Max(1, seconds)) : null,
+            },
             null => throw new ControlProtocolException(ErrorCodes.BadRequest, "the server closed the channel"),
             _ => throw new ControlProtocolException(ErrorCodes.BadRequest, $"unexpected {message.GetType().Name}"),
         };

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Meshwire.Control.State;
 using Meshwire.Core;
@@ -21,13 +20,18 @@ namespace Meshwire.Control.Channel;
 /// Rekey: a handshake initiation on the open channel from the same machine key is answered with a response, and
 /// the channel then seals with the new keys (SecureFrames keeps the old ones for receiving until the node switches).
 /// The channel ends ChannelLifetime after its last handshake; an initiation that fails any check ends it at once.
+/// Bounds (docs/protocol.md "Limits"): each source address may open HandshakeRatePerSource upgrades (checked before
+/// any DH; over it 429 with Retry-After), rekeys count against the same bucket, and the replay state of machines is
+/// a bounded <see cref="HandshakeReplayTable"/>. A frame over the size limit is answered with too_large and the
+/// channel closes with status 1009 and the limit in its reason.
 /// </summary>
 internal sealed partial class ChannelHandler(ControlService service, ServerIdentity identity, ILogger<ChannelHandler> logger)
 {
-    // One Handshake per machine key keeps the greatest TAI64N timestamp seen, so a recorded initiation cannot be
-    // replayed to open a second channel (whitepaper 5.1). Bounded: cleared when it grows past the limit.
-    private readonly ConcurrentDictionary<MachinePublicKey, Handshake> _handshakes = new();
-    private const int MaxRememberedMachines = 200_000;
+    private readonly KeyedRateLimiter<SourceAddress> _handshakeLimiter = new(
+        service.Time, service.Options.HandshakeRatePerSource.PerMinute, service.Options.HandshakeRatePerSource.Burst, capacity: 65_536);
+
+    /// <summary>Replay and flood state per machine key (whitepaper 5.1), bounded.</summary>
+    internal HandshakeReplayTable Replay { get; init; } = new();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -35,6 +39,17 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         {
             context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             await context.Response.WriteAsJsonAsync(new Api.ApiError(ErrorCodes.BadRequest, "the control channel is a WebSocket upgrade"));
+            return;
+        }
+
+        var source = SourceAddress.Of(context.Connection.RemoteIpAddress);
+        if (!_handshakeLimiter.TryTake(source, out var retryAfter))
+        {
+            var seconds = RetrySeconds(retryAfter);
+            Log.HandshakeRateLimited(logger, source.ToString(), seconds);
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await context.Response.WriteAsJsonAsync(new Api.ApiError(ErrorCodes.RateLimited, $"too many control channel handshakes from this address; retry after {seconds} s"));
             return;
         }
 
@@ -59,10 +74,10 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
             }
 
             using var frames = new SecureFrames(socket, session.Value.Keys, service.Time, service.Options.MaxRequestBytes);
-            var refused = await RunAsync(frames, session.Value.Machine, keysExpire, lifetime.Token);
-            if (refused is not null)
+            var refused = await RunAsync(frames, session.Value.Machine, source, keysExpire, lifetime.Token);
+            if (refused is { } close)
             {
-                await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, refused);
+                await CloseAsync(socket, close.Status, close.Reason);
                 return;
             }
 
@@ -133,7 +148,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
     /// Checks an initiation (size, MAC1, decryption, for a rekey the channel's machine key, then the replay and rate
     /// rules of that machine's handshake) and writes the response. Returns the initiator's machine key, or null.
     /// </summary>
-    private MachinePublicKey? Respond(ReadOnlySpan<byte> initiation, MachinePublicKey? expected, uint localIndexInUse, Span<byte> response, out SessionKeys keys)
+    internal MachinePublicKey? Respond(ReadOnlySpan<byte> initiation, MachinePublicKey? expected, uint localIndexInUse, Span<byte> response, out SessionKeys keys)
     {
         keys = default;
         if (initiation.Length != MessageSize.Initiation || initiation[0] != MessageType.Initiation
@@ -150,12 +165,20 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
             return null;
         }
 
-        if (_handshakes.Count > MaxRememberedMachines)
+        if (LowOrderPoints.Contains(machine.Value))
         {
-            _handshakes.Clear();
+            // The handshake's DH(S_r, S_i) already fails for these; said here so the reason is logged as what it is.
+            Log.HandshakeRejected(logger, "low-order machine key");
+            return null;
         }
 
-        var handshake = _handshakes.GetOrAdd(machine, m => new Handshake(identity.Local, new NodePublicKey(m.Value), PresharedKey.None));
+        var now = MonotonicClock.Now(service.Time);
+        if (!Replay.TryAccept(machine, consumed.Timestamp, now))
+        {
+            Log.HandshakeRejected(logger, "replayed or flooding initiation");
+            return null;
+        }
+
         uint index;
         do
         {
@@ -163,21 +186,23 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         }
         while (index == localIndexInUse);
 
-        lock (handshake)
+        // The replay state lives in the table; this Handshake only carries one exchange and is dropped after it.
+        var handshake = new Handshake(identity.Local, new NodePublicKey(machine.Value), PresharedKey.None);
+        if (!handshake.TryAccept(consumed, now) || !handshake.TryCreateResponse(index, now, response, out keys))
         {
-            var now = MonotonicClock.Now(service.Time);
-            if (!handshake.TryAccept(consumed, now) || !handshake.TryCreateResponse(index, now, response, out keys))
-            {
-                Log.HandshakeRejected(logger, "replayed or flooding initiation");
-                return null;
-            }
+            Log.HandshakeRejected(logger, "the response could not be computed");
+            return null;
         }
 
         return machine;
     }
 
-    /// <summary>Serves the channel's frames; returns why the channel is refused (a failed rekey), or null.</summary>
-    private async Task<string?> RunAsync(SecureFrames frames, MachinePublicKey machine, ITimer keysExpire, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves the channel's frames; returns how to close the channel when it must end early (a failed or
+    /// rate-limited rekey, a forged frame, a frame over the limit), or null when it ended normally.
+    /// </summary>
+    private async Task<(WebSocketCloseStatus Status, string Reason)?> RunAsync(
+        SecureFrames frames, MachinePublicKey machine, SourceAddress source, ITimer keysExpire, CancellationToken cancellationToken)
     {
         Task? streaming = null;
         Task? loginWait = null;
@@ -195,10 +220,15 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                 if (!frame.Handshake.IsEmpty)
                 {
                     // Rekey in place: answer, switch our sending keys, and count the keys' age from now.
+                    if (!_handshakeLimiter.TryTake(source, out var wait))
+                    {
+                        return (WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.RateLimited}: too many handshakes; retry after {RetrySeconds(wait)} s");
+                    }
+
                     var response = new byte[MessageSize.Response];
                     if (Respond(frame.Handshake.Span, machine, frames.LocalIndex, response, out var keys) is null)
                     {
-                        return "rekey refused";
+                        return (WebSocketCloseStatus.PolicyViolation, "rekey refused");
                     }
 
                     // The deadline moves before the response leaves: once the node has the new keys, the old deadline
@@ -212,9 +242,16 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                 if (frame.Error is { } error)
                 {
                     await frames.SendAsync(new ErrorMessage { Code = error, Message = frame.Detail ?? error }, cancellationToken);
-                    if (error == ErrorCodes.Unauthorized || error == ErrorCodes.TooLarge)
+                    if (error == ErrorCodes.TooLarge)
                     {
-                        return null;
+                        // The rest of the oversized message was never read, so the channel cannot go on; the close
+                        // says why (a WebSocket close reason holds at most 123 bytes).
+                        return (WebSocketCloseStatus.MessageTooBig, $"{ErrorCodes.TooLarge}: a message may be at most {service.Options.MaxRequestBytes} bytes");
+                    }
+
+                    if (error == ErrorCodes.Unauthorized)
+                    {
+                        return (WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.Unauthorized}: {frame.Detail}");
                     }
 
                     continue;
@@ -222,10 +259,21 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
 
                 try
                 {
+                    if (RequestChecks.Check(message) is { } invalid)
+                    {
+                        throw new ControlException(ErrorCodes.BadRequest, invalid);
+                    }
+
                     switch (message)
                     {
                         case RegisterRequest register:
-                            var registered = await service.RegisterAsync(machine, register, cancellationToken);
+                            CheckNodeKey(machine, register);
+                            var registered = await service.RegisterAsync(machine, register, source.Address, cancellationToken);
+                            if (registered.Authorized || registered.NeedsApproval)
+                            {
+                                Replay.Promote(machine);
+                            }
+
                             await frames.SendAsync(registered, cancellationToken);
                             if (registered.AuthUrl is not null && loginWait is not { IsCompleted: false } && service.Logins.ForMachine(machine) is { } pending)
                             {
@@ -234,7 +282,13 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
 
                             break;
                         case MapRequest map:
+                            if (LowOrderPoints.Contains(map.DiscoKey.Value))
+                            {
+                                throw new ControlException(ErrorCodes.WeakKey, "the disco key is a low-order point");
+                            }
+
                             var nodeId = await service.UpdateFromMapRequestAsync(machine, map, cancellationToken);
+                            Replay.Promote(machine);
                             if (streaming is not null)
                             {
                                 // Endpoint updates on an open stream come back as a self delta.
@@ -258,7 +312,16 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                 }
                 catch (ControlException e)
                 {
-                    await frames.SendAsync(new ErrorMessage { Code = e.Code, Message = e.Message }, cancellationToken);
+                    await frames.SendAsync(
+                        new ErrorMessage { Code = e.Code, Message = e.Message, RetryAfterSeconds = e.RetryAfter is { } retry ? RetrySeconds(retry) : null },
+                        cancellationToken);
+                }
+                catch (Exception e) when (e is not (OperationCanceledException or WebSocketException or ObjectDisposedException))
+                {
+                    // A bug in handling one request must not take the node's channel (and its stream) down with it:
+                    // nothing was written (every change is one transaction), so the node may go on.
+                    Log.RequestFailed(logger, message?.GetType().Name ?? "frame", e);
+                    await frames.SendAsync(new ErrorMessage { Code = ErrorCodes.Internal, Message = "the server failed to handle this request; nothing was changed" }, cancellationToken);
                 }
             }
 
@@ -366,9 +429,18 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         }
     }
 
+    /// <summary>Whole seconds to wait, at least 1 (what Retry-After and ErrorMessage.RetryAfterSeconds carry).</summary>
+    private static int RetrySeconds(TimeSpan wait) => (int)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, int.MaxValue);
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "control handshake rejected: {Reason}")]
         public static partial void HandshakeRejected(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "control handshakes from {Source} rate limited; retry after {Seconds} s")]
+        public static partial void HandshakeRateLimited(ILogger logger, string source, int seconds);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "control channel request {Request} failed")]
+        public static partial void RequestFailed(ILogger logger, string request, Exception exception);
     }
 }

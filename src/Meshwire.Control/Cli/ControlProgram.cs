@@ -25,6 +25,7 @@ public static class ControlProgram
         usage: meshwire-control [--state DIR] [--db URL] [--json] VERB ...
           serve [--listen URL]... [--server-url URL] [--require-approval] [--apikey-max-lifetime DURATION (default 90d)]
                 [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file PATH] [--oidc-allowed-domains a.com,b.org] [--oidc-allowed-users alice@x.com,...]]
+                [--handshake-rate N[:BURST]] [--register-rate N[:BURST]] [--register-rate-authkey N[:BURST]]   (per minute; 0 = unlimited)
           users create LOGIN | users list
           authkeys create --user LOGIN [--reusable] [--ephemeral] [--tag tag:x]... [--expiry SECONDS] | authkeys list | authkeys revoke ID|PREFIX
           nodes list | nodes rename NODE NAME | nodes expire NODE | nodes delete NODE | nodes approve NODE
@@ -183,6 +184,10 @@ public static class ControlProgram
         }
     }
 
+    private static RateLimit? RateFlag(List<string> rest, string flag) => Take(rest, flag) is not { } text ? null
+        : RateLimit.TryParse(text, out var limit) ? limit
+        : throw new UsageException($"{flag} takes PER_MINUTE or PER_MINUTE:BURST (whole numbers; 0 is unlimited), not \"{text}\"");
+
     private static async Task<int> ServeAsync(ControlOptions options, List<string> rest, TextWriter output)
     {
         foreach (var url in TakeAll(rest, "--listen"))
@@ -196,6 +201,9 @@ public static class ControlProgram
         {
             options.MaxApiKeyLifetime = Duration(lifetime, "--apikey-max-lifetime");
         }
+        options.HandshakeRatePerSource = RateFlag(rest, "--handshake-rate") ?? options.HandshakeRatePerSource;
+        options.RegistrationRatePerSource = RateFlag(rest, "--register-rate") ?? options.RegistrationRatePerSource;
+        options.RegistrationRatePerAuthKey = RateFlag(rest, "--register-rate-authkey") ?? options.RegistrationRatePerAuthKey;
         if (Take(rest, "--oidc-issuer") is { } issuer)
         {
             var oidc = new OidcOptions

@@ -50,6 +50,21 @@ public sealed class ControlOptions
 
     public OidcOptions? Oidc { get; set; }
 
+    /// <summary>
+    /// Control channel upgrades (each costs the server a Noise handshake: two X25519 operations) one source address
+    /// may open (IPv6 counted per /64). Over it the upgrade gets 429 with Retry-After, before any DH.
+    /// </summary>
+    public RateLimit HandshakeRatePerSource { get; set; } = new(PerMinute: 600, Burst: 100);
+
+    /// <summary>
+    /// Registrations that can add or re-key a node (any with an auth key, and any that is not the renewal of a live
+    /// node) one source address may send. Over it the register message is answered with rate_limited and a retry hint.
+    /// </summary>
+    public RateLimit RegistrationRatePerSource { get; set; } = new(PerMinute: 60, Burst: 20);
+
+    /// <summary>Registrations with one auth key (reusable keys are the ones this bounds), from any source.</summary>
+    public RateLimit RegistrationRatePerAuthKey { get; set; } = new(PerMinute: 60, Burst: 30);
+
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
     /// <summary>
@@ -80,4 +95,38 @@ public sealed class OidcOptions
 
     /// <summary>Accept an http:// issuer and serve the login cookies over http (loopback tests and development).</summary>
     public bool AllowInsecureIssuer { get; set; }
+}
+
+/// <summary>
+/// A token bucket: <see cref="Burst"/> requests at once, then <see cref="PerMinute"/> a minute. A zero rate is
+/// unlimited. Parsed from "PER_MINUTE:BURST" (or "PER_MINUTE", burst a sixth of it) on the command line.
+/// </summary>
+public sealed record RateLimit(int PerMinute, int Burst)
+{
+    public static RateLimit Unlimited { get; } = new(0, 0);
+
+    public static bool TryParse(string? text, out RateLimit limit)
+    {
+        limit = Unlimited;
+        if (text is null)
+        {
+            return false;
+        }
+
+        var parts = text.Split(':');
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts.Length is < 1 or > 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, culture, out var perMinute))
+        {
+            return false;
+        }
+
+        var burst = Math.Max(1, perMinute / 6);
+        if (parts.Length == 2 && !int.TryParse(parts[1], System.Globalization.NumberStyles.None, culture, out burst))
+        {
+            return false;
+        }
+
+        limit = new RateLimit(perMinute, burst);
+        return true;
+    }
 }

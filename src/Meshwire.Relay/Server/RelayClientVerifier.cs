@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Meshwire.Core;
 
@@ -7,57 +6,258 @@ namespace Meshwire.Relay.Server;
 /// <summary>Decides whether a node that proved its key may use the relay.</summary>
 public interface IRelayClientVerifier
 {
-    ValueTask<bool> IsAllowedAsync(NodePublicKey node, CancellationToken cancellationToken);
+    /// <param name="node">The key the client proved it holds.</param>
+    /// <param name="source">The client's address as the relay sees it (null when unknown); limits count by it.</param>
+    ValueTask<bool> IsAllowedAsync(NodePublicKey node, IPAddress? source, CancellationToken cancellationToken);
+}
+
+/// <summary>Bounds of <see cref="HttpRelayClientVerifier"/>; the defaults suit a production relay.</summary>
+public sealed record RelayVerifierOptions
+{
+    /// <summary>How long an admitted key is remembered.</summary>
+    public TimeSpan AllowedTtl { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a refused key is remembered (a client retrying an unknown key asks control once per this).</summary>
+    public TimeSpan RefusedTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Answers kept at most; past it the oldest go first (expired ones before that).</summary>
+    public int Capacity { get; init; } = 65_536;
+
+    /// <summary>Requests to control one source address may cause, per second (IPv6 counted per /64); 0 is unlimited.</summary>
+    public uint RequestsPerSecondPerSource { get; init; } = 2;
+
+    public uint BurstPerSource { get; init; } = 20;
+
+    /// <summary>Requests to control in all, per second; 0 is unlimited.</summary>
+    public uint RequestsPerSecond { get; init; } = 50;
+
+    public uint Burst { get; init; } = 200;
+
+    /// <summary>Source addresses whose buckets are tracked at most; past it new sources share one bucket.</summary>
+    public int SourceCapacity { get; init; } = 16_384;
 }
 
 /// <summary>
 /// Asks the coordination server: GET {base}/api/v1/relay/verify?nodekey=&lt;hex&gt;; 200 admits, 404 refuses.
-/// Answers are cached briefly so a reconnect storm does not become a request storm. Any other status or a
-/// network error refuses without caching (fail closed: a relay open to everyone is the worse failure).
+/// Flow of one check: a remembered answer (admitted for AllowedTtl, refused for RefusedTtl) is returned at once; a
+/// lookup of the same key already in flight is joined (concurrent connections of one key cost one request); else
+/// the source's and the global request budgets are charged and one request goes out. Over a budget, or on any other
+/// status or a network error, the client is refused without remembering it (fail closed: a relay open to everyone is
+/// the worse failure, and the key is asked about again once the budget allows).
+/// Memory is bounded: at most Capacity answers (in insertion order, so the oldest, which expire first, leave first)
+/// and SourceCapacity per-source buckets. Time is the TimeProvider's monotonic clock. Thread-safe.
 /// </summary>
 public sealed class HttpRelayClientVerifier : IRelayClientVerifier
 {
     private readonly HttpClient _http;
     private readonly Uri _baseUrl;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _ttl;
-    private readonly ConcurrentDictionary<NodePublicKey, (bool Allowed, long Expires)> _cache = new();
+    private readonly RelayVerifierOptions _options;
+    private readonly long _started;
 
-    public HttpRelayClientVerifier(HttpClient http, Uri baseUrl, TimeProvider? timeProvider = null, TimeSpan? cacheTtl = null)
+    // Guarded by _lock: the answers (index and insertion order), the lookups in flight, and the request budgets.
+    private readonly Lock _lock = new();
+    private readonly Dictionary<NodePublicKey, LinkedListNode<Answer>> _answers = [];
+    private readonly LinkedList<Answer> _order = new();
+    private readonly Dictionary<NodePublicKey, Task<bool?>> _inFlight = [];
+    private readonly Dictionary<(UInt128 Prefix, bool IsV6), TokenBucket> _sources = [];
+    private TokenBucket _overflowSource;
+    private TokenBucket _global;
+    private TimeSpan _lastSourceSweep;
+
+    // Counters, read without the lock.
+    private long _requests;
+    private long _rateLimited;
+
+    public HttpRelayClientVerifier(HttpClient http, Uri baseUrl, TimeProvider? timeProvider = null, RelayVerifierOptions? options = null)
     {
         _http = http;
         _baseUrl = baseUrl;
         _time = timeProvider ?? TimeProvider.System;
-        _ttl = cacheTtl ?? TimeSpan.FromSeconds(10);
+        _options = options ?? new RelayVerifierOptions();
+        _started = _time.GetTimestamp();
+        _global = new TokenBucket(_options.RequestsPerSecond, _options.Burst, TimeSpan.Zero);
+        _overflowSource = new TokenBucket(_options.RequestsPerSecondPerSource, _options.BurstPerSource, TimeSpan.Zero);
     }
 
-    public async ValueTask<bool> IsAllowedAsync(NodePublicKey node, CancellationToken cancellationToken)
+    /// <summary>Requests sent to control so far.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>Checks refused because a request budget was spent.</summary>
+    public long RateLimited => Interlocked.Read(ref _rateLimited);
+
+    /// <summary>Answers remembered now.</summary>
+    public int CachedAnswers
     {
-        var now = _time.GetTimestamp();
-        if (_cache.TryGetValue(node, out var cached) && cached.Expires > now)
+        get
         {
-            return cached.Allowed;
+            lock (_lock)
+            {
+                return _answers.Count;
+            }
+        }
+    }
+
+    private TimeSpan Now => _time.GetElapsedTime(_started);
+
+    public async ValueTask<bool> IsAllowedAsync(NodePublicKey node, IPAddress? source, CancellationToken cancellationToken)
+    {
+        Task<bool?> lookup;
+        lock (_lock)
+        {
+            var now = Now;
+            if (_answers.TryGetValue(node, out var cached))
+            {
+                if (cached.Value.Expires > now)
+                {
+                    return cached.Value.Allowed;
+                }
+
+                _order.Remove(cached);
+                _answers.Remove(node);
+            }
+
+            if (!_inFlight.TryGetValue(node, out lookup!))
+            {
+                if (!TryCharge(source, now))
+                {
+                    Interlocked.Increment(ref _rateLimited);
+                    return false;
+                }
+
+                lookup = LookupAsync(node);
+                _inFlight[node] = lookup;
+            }
         }
 
-        var url = new Uri(_baseUrl, $"{_baseUrl.AbsolutePath.TrimEnd('/')}/api/v1/relay/verify?nodekey={node.Value.ToHex()}");
-        HttpStatusCode status;
+        // The lookup is shared, so one caller's cancellation must not end it for the others.
+        return await lookup.WaitAsync(cancellationToken).ConfigureAwait(false) ?? false;
+    }
+
+    /// <summary>One request to control; remembers a definite answer. Null: no answer (refuse, remember nothing).</summary>
+    private async Task<bool?> LookupAsync(NodePublicKey node)
+    {
+        await Task.Yield();
+        bool? allowed = null;
         try
         {
-            using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            status = response.StatusCode;
+            Interlocked.Increment(ref _requests);
+            var url = new Uri(_baseUrl, $"{_baseUrl.AbsolutePath.TrimEnd('/')}/api/v1/relay/verify?nodekey={node.Value.ToHex()}");
+            using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+            allowed = response.StatusCode switch
+            {
+                HttpStatusCode.OK => true,
+                HttpStatusCode.NotFound => false,
+                _ => null,
+            };
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return false;
+            // Control unreachable or slow (HttpClient.Timeout): refuse, ask again next time.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _inFlight.Remove(node);
+                if (allowed is { } answer)
+                {
+                    Remember(node, answer, Now);
+                }
+            }
         }
 
-        if (status is not (HttpStatusCode.OK or HttpStatusCode.NotFound))
-        {
-            return false;
-        }
-
-        var allowed = status == HttpStatusCode.OK;
-        _cache[node] = (allowed, now + (long)(_ttl.TotalSeconds * _time.TimestampFrequency));
         return allowed;
     }
+
+    private void Remember(NodePublicKey node, bool allowed, TimeSpan now)
+    {
+        if (_answers.Remove(node, out var stale))
+        {
+            _order.Remove(stale);
+        }
+
+        // Oldest first: expired answers, then (when still full) the oldest live one.
+        while (_order.First is { } oldest && (oldest.Value.Expires <= now || _answers.Count >= _options.Capacity))
+        {
+            _order.RemoveFirst();
+            _answers.Remove(oldest.Value.Node);
+        }
+
+        var expires = now + (allowed ? _options.AllowedTtl : _options.RefusedTtl);
+        _answers[node] = _order.AddLast(new Answer(node, allowed, expires));
+    }
+
+    /// <summary>Takes one request from the source's budget and the global one; false when either is spent.</summary>
+    private bool TryCharge(IPAddress? source, TimeSpan now)
+    {
+        var key = SourceKey(source);
+        ref var bucket = ref _overflowSource;
+        var tracked = _sources.TryGetValue(key, out var existing);
+        if (!tracked && _sources.Count >= _options.SourceCapacity)
+        {
+            SweepSources(now);
+        }
+
+        var sourceBucket = tracked ? existing : new TokenBucket(_options.RequestsPerSecondPerSource, _options.BurstPerSource, now);
+        var useOverflow = !tracked && _sources.Count >= _options.SourceCapacity;
+        if (useOverflow)
+        {
+            if (!bucket.TryTake(1, now))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            var taken = sourceBucket.TryTake(1, now);
+            _sources[key] = sourceBucket;
+            if (!taken)
+            {
+                return false;
+            }
+        }
+
+        return _global.TryTake(1, now);
+    }
+
+    /// <summary>Drops the source buckets that have refilled (they hold nothing a new bucket would not); at most once a second.</summary>
+    private void SweepSources(TimeSpan now)
+    {
+        if (now - _lastSourceSweep < TimeSpan.FromSeconds(1))
+        {
+            return;
+        }
+
+        _lastSourceSweep = now;
+        foreach (var (key, bucket) in _sources)
+        {
+            var probe = bucket;
+            if (probe.IsFullAt(now))
+            {
+                _sources.Remove(key);
+            }
+        }
+    }
+
+    private static (UInt128 Prefix, bool IsV6) SourceKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return default;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        return written == 4
+            ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), false)
+            : (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes), true);
+    }
+
+    private readonly record struct Answer(NodePublicKey Node, bool Allowed, TimeSpan Expires);
 }

@@ -72,13 +72,19 @@ public sealed partial class RelayServer : IAsyncDisposable
     }
 
     /// <summary>Serves one upgraded connection until it ends: handshake, then frames both ways.</summary>
-    public async Task HandleConnectionAsync(Stream stream, CancellationToken cancellationToken)
+    public Task HandleConnectionAsync(Stream stream, CancellationToken cancellationToken) => HandleConnectionAsync(stream, null, cancellationToken);
+
+    /// <summary>
+    /// Serves one upgraded connection from <paramref name="remote"/> (the client's address; the client verifier
+    /// limits its requests to control by it) until it ends.
+    /// </summary>
+    public async Task HandleConnectionAsync(Stream stream, System.Net.IPAddress? remote, CancellationToken cancellationToken)
     {
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 512, leaveOpen: true, useZeroByteReads: true));
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
         try
         {
-            var connection = await HandshakeAsync(input, output, cancellationToken).ConfigureAwait(false);
+            var connection = await HandshakeAsync(input, output, remote, cancellationToken).ConfigureAwait(false);
             if (connection is null)
             {
                 return;
@@ -93,7 +99,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
     }
 
-    private async Task<RelayConnection?> HandshakeAsync(PipeReader input, PipeWriter output, CancellationToken cancellationToken)
+    private async Task<RelayConnection?> HandshakeAsync(PipeReader input, PipeWriter output, System.Net.IPAddress? remote, CancellationToken cancellationToken)
     {
         var challenge = new byte[RelayProtocol.ChallengeLength];
         RandomNumberGenerator.Fill(challenge);
@@ -132,7 +138,7 @@ public sealed partial class RelayServer : IAsyncDisposable
 
             isMesh = true;
         }
-        else if (_options.Verifier is { } verifier && !await verifier.IsAllowedAsync(client, cancellationToken).ConfigureAwait(false))
+        else if (_options.Verifier is { } verifier && !await verifier.IsAllowedAsync(client, remote, cancellationToken).ConfigureAwait(false))
         {
             Metrics.Refused();
             Log.Refused(_logger, client, "unknown to the coordination server");

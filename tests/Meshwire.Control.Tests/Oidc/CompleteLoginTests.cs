@@ -21,7 +21,8 @@ public sealed class CompleteLoginTests
         var created = await server.Service.CreateUserAsync("alice@allowed.test");
         var machine = ControlClient.GenerateMachineKey();
         await using var client = await ControlClient.ConnectAsync(server.Url, machine);
-        var registered = await client.RegisterAsync(new RegisterRequest { NodeKey = NewNodeKey(), Hostname = "laptop" });
+        var nodePrivate = NewNodeKey();
+        var registered = await client.RegisterAsync(new RegisterRequest { NodeKey = default, Hostname = "laptop" }, nodePrivate);
 
         var (result, user) = await server.Service.CompleteLoginAsync(Token(registered), new OidcIdentity(Issuer, "sub-a", "Alice@Allowed.test", true, "Alice"));
 
@@ -35,11 +36,11 @@ public sealed class CompleteLoginTests
         await using var server = await StartAsync();
         var machine = ControlClient.GenerateMachineKey();
         await using var client = await ControlClient.ConnectAsync(server.Url, machine);
-        var first = await client.RegisterAsync(new RegisterRequest { NodeKey = NewNodeKey(), Hostname = "laptop" });
+        var first = await client.RegisterAsync(new RegisterRequest { NodeKey = default, Hostname = "laptop" }, NewNodeKey());
         await server.Service.CompleteLoginAsync(Token(first), new OidcIdentity(Issuer, "sub-a", "alice@allowed.test", true, null));
         var other = await server.JoinAsync("other", await server.AuthKeyAsync("admin"));
         await server.Service.ExpireNodeAsync(other.Registered.NodeId!);
-        var again = await other.Client.RegisterAsync(new RegisterRequest { NodeKey = other.NodeKey, Hostname = "other" });
+        var again = await other.Client.RegisterAsync(new RegisterRequest { NodeKey = other.NodeKey, Hostname = "other" }, other.NodePrivate);
 
         var error = await Assert.ThrowsAsync<ControlException>(() =>
             server.Service.CompleteLoginAsync(Token(again), new OidcIdentity(Issuer, "sub-b", "alice@allowed.test", true, null)));
@@ -55,7 +56,7 @@ public sealed class CompleteLoginTests
         await using var server = await StartAsync();
         var node = await server.JoinAsync("server1", await server.AuthKeyAsync("admin", tags: ["tag:server"]));
         await server.Service.ExpireNodeAsync(node.Registered.NodeId!);
-        var again = await node.Client.RegisterAsync(new RegisterRequest { NodeKey = node.NodeKey, Hostname = "server1" });
+        var again = await node.Client.RegisterAsync(new RegisterRequest { NodeKey = node.NodeKey, Hostname = "server1" }, node.NodePrivate);
         Assert.Equal(node.Registered.NodeId, again.NodeId);
 
         var (result, _) = await server.Service.CompleteLoginAsync(Token(again), new OidcIdentity(Issuer, "sub-a", "alice@allowed.test", true, null));
@@ -79,6 +80,6 @@ public sealed class CompleteLoginTests
         Assert.Empty(await server.Service.ListUsersAsync());
     }
 
-    private static Meshwire.Core.NodePublicKey NewNodeKey() =>
-        Meshwire.WireGuard.Noise.X25519Keys.PublicKeyOf(Meshwire.WireGuard.Noise.X25519Keys.GeneratePrivateKey());
+    /// <summary>A fresh node private key; the client sets the request's NodeKey to its public half.</summary>
+    private static Meshwire.Core.NodePrivateKey NewNodeKey() => Meshwire.WireGuard.Noise.X25519Keys.GeneratePrivateKey();
 }

@@ -58,9 +58,10 @@ internal sealed class OidcLab : IAsyncDisposable
     {
         var machine = ControlClient.GenerateMachineKey();
         var client = await ControlClient.ConnectAsync(Server.Url, machine);
-        var nodeKey = X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey());
-        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname });
-        return (new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result), machine);
+        var nodePrivate = X25519Keys.GeneratePrivateKey();
+        var nodeKey = X25519Keys.PublicKeyOf(nodePrivate);
+        var result = await client.RegisterAsync(new RegisterRequest { NodeKey = nodeKey, Hostname = hostname }, nodePrivate);
+        return (new TestNode(client, nodeKey, new DiscoPublicKey(X25519Keys.PublicKeyOf(X25519Keys.GeneratePrivateKey()).Value), result) { NodePrivate = nodePrivate }, machine);
     }
 
     public async ValueTask DisposeAsync()

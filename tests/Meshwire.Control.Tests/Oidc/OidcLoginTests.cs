@@ -128,13 +128,13 @@ public sealed class OidcLoginTests
         // A new channel (the old one reached its lifetime): the same login is still pending.
         await using (var second = await ReconnectAsync(lab, machine))
         {
-            Assert.Equal(node.Registered.AuthUrl, (await second.RegisterAsync(again)).AuthUrl);
+            Assert.Equal(node.Registered.AuthUrl, (await second.RegisterAsync(again, node.NodePrivate)).AuthUrl);
         }
 
         await node.Client.DisposeAsync();
         Assert.Equal(HttpStatusCode.OK, (await lab.Browser.OpenAsync(node.Registered.AuthUrl!, "alice")).Status);
         await using var third = await ReconnectAsync(lab, machine);
-        var result = await third.RegisterAsync(again);
+        var result = await third.RegisterAsync(again, node.NodePrivate);
 
         Assert.True(result.Authorized);
         Assert.Null(result.AuthUrl);

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Sockets;
+using Meshwire.Core;
+using Meshwire.Protocol;
+
+namespace Meshwire.Control.Channel;
+
+// Checks of a node's requests that need the channel (its machine key, the server's private key) rather than the
+// database: the node key proof and low-order keys. They run before the service sees the request.
+internal sealed partial class ChannelHandler
+{
+    /// <summary>
+    /// Refuses a register message whose node key is a low-order point or whose proof of possession is absent or wrong
+    /// (docs/protocol.md "Node key proof"). A logout needs no proof: it acts on the channel's machine, whatever key
+    /// it names.
+    /// </summary>
+    private void CheckNodeKey(MachinePublicKey machine, RegisterRequest register)
+    {
+        if (register.Logout)
+        {
+            return;
+        }
+
+        if (LowOrderPoints.Contains(register.NodeKey.Value))
+        {
+            throw new ControlException(ErrorCodes.WeakKey, "the node key is a low-order point");
+        }
+
+        if (register.NodeKeyProof is not { } proof)
+        {
+            throw new ControlException(ErrorCodes.NodeKeyProofMissing, "register needs a nodeKeyProof (update meshwired: this server requires proof of the node key)");
+        }
+
+        if (!NodeKeyProof.Verify(identity.Local.PrivateKey.Value.Span, identity.PublicKey, machine, register.NodeKey, proof))
+        {
+            throw new ControlException(ErrorCodes.NodeKeyProofInvalid, "the node key proof does not verify for this node key, machine and server");
+        }
+    }
+}
+
+/// <summary>
+/// The address a rate limit counts by: IPv4 as is (IPv4-mapped IPv6 folded to IPv4), IPv6 by its /64, the block one
+/// host is usually given. <see cref="Address"/> is the address as seen; the key compares only the prefix.
+/// </summary>
+internal readonly record struct SourceAddress(UInt128 Prefix, bool IsV6)
+{
+    public IPAddress? Address { get; init; }
+
+    public static SourceAddress Of(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return default;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            address.TryWriteBytes(bytes, out _);
+            return new SourceAddress(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), false) { Address = address };
+        }
+
+        address.TryWriteBytes(bytes, out _);
+        var high = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes);
+        return new SourceAddress(high, true) { Address = address };
+    }
+
+    // Equality must ignore Address (two hosts of one /64 share a bucket).
+    public bool Equals(SourceAddress other) => Prefix == other.Prefix && IsV6 == other.IsV6;
+
+    public override int GetHashCode() => HashCode.Combine(Prefix, IsV6);
+
+    public override string ToString() => Address?.ToString() ?? "(unknown)";
+}
+
+/// <summary>
+/// Shape checks of a node's messages that JSON deserialization cannot make: fields the node must send that came
+/// as null, and null elements in lists. Every failure is a bad_request answer on the channel, never an exception
+/// that ends it.
+/// </summary>
+internal static class RequestChecks
+{
+    public const int MaxTags = 64;
+    public const int MaxTagLength = 128;
+
+    /// <summary>Null when the message is well formed, else what is wrong with it.</summary>
+    public static string? Check(ControlMessage? message) => message switch
+    {
+        RegisterRequest register => CheckRegister(register),
+        MapRequest map => CheckMap(map),
+        _ => null,
+    };
+
+    private static string? CheckRegister(RegisterRequest register)
+    {
+        if (register.NodeKey.IsZero)
+        {
+            return "nodeKey is missing or all zero";
+        }
+
+        if (register.Hostname is null)
+        {
+            return "hostname is required (a string)";
+        }
+
+        if (register.Tags is { } tags)
+        {
+            if (tags.Count > MaxTags)
+            {
+                return $"at most {MaxTags} tags";
+            }
+
+            foreach (var tag in tags)
+            {
+                if (tag is null)
+                {
+                    return "tags must be strings (tag:name), not null";
+                }
+
+                if (tag.Length > MaxTagLength)
+                {
+                    return $"a tag is at most {MaxTagLength} characters";
+                }
+            }
+        }
+
+        if (register.AuthKey is { Length: 0 })
+        {
+            return "authKey is empty; omit it to log in interactively";
+        }
+
+        return null;
+    }
+
+    private static string? CheckMap(MapRequest map)
+    {
+        if (map.NodeKey.IsZero)
+        {
+            return "nodeKey is missing or all zero";
+        }
+
+        if (map.DiscoKey.Value.IsZero)
+        {
+            return "discoKey is missing or all zero";
+        }
+
+        if (map.Endpoints is { } endpoints && endpoints.Any(e => e is null))
+        {
+            return "endpoints must be strings (ip:port), not null";
+        }
+
+        if (map.HomeRelay < 0)
+        {
+            return "homeRelay must be 0 (unchanged) or a region id";
+        }
+
+        return null;
+    }
+}
