@@ -76,6 +76,7 @@ public sealed partial class RelayHostApp : IAsyncDisposable
         });
         var stun = options.StunPort is { } port ? new StunServer(new IPEndPoint(options.Listen.Address, port), loggerFactory.CreateLogger<StunServer>()) : null;
         var host = new RelayHostApp(app, server, stun, verifyHttp, options.MeshWith);
+        app.Lifetime.ApplicationStopping.Register(static state => ((CancellationTokenSource)state!).Cancel(), host._stop);
 
         app.MapGet(RelayProtocol.Path, host.AcceptAsync);
         app.MapGet("/relay/probe", (HttpContext context) =>
@@ -120,7 +121,10 @@ public sealed partial class RelayHostApp : IAsyncDisposable
 
         context.Response.Headers.Upgrade = RelayProtocol.UpgradeToken;
         await using var stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
-        await Server.HandleConnectionAsync(stream, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+        // Upgraded connections never finish on their own: they end when the host starts stopping (SIGTERM), so
+        // Kestrel's graceful shutdown does not wait its whole timeout for them.
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stop.Token);
+        await Server.HandleConnectionAsync(stream, context.Connection.RemoteIpAddress, connection.Token).ConfigureAwait(false);
     }
 
     private IResult MetricsText()

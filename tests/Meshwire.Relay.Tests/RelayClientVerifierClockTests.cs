@@ -31,18 +31,18 @@ public sealed class RelayClientVerifierClockTests
         var clock = new UptimeClock(TimeSpan.FromSeconds(uptimeSeconds));
         using var control = new CountingHandler();
         using var http = new HttpClient(control);
-        var verifier = new HttpRelayClientVerifier(http, new Uri("http://control.test/"), clock, Ttl);
+        var verifier = new HttpRelayClientVerifier(http, new Uri("http://control.test/"), clock, new RelayVerifierOptions { AllowedTtl = Ttl });
         var node = RelayKeys.PublicKeyOf(RelayKeys.GenerateNodeKey());
 
-        Assert.True(await verifier.IsAllowedAsync(node, CancellationToken.None));
+        Assert.True(await verifier.IsAllowedAsync(node, IPAddress.Loopback, CancellationToken.None));
         Assert.Equal(1, control.Requests);
 
         clock.Advance(Ttl - TimeSpan.FromMilliseconds(1));
-        Assert.True(await verifier.IsAllowedAsync(node, CancellationToken.None));
+        Assert.True(await verifier.IsAllowedAsync(node, IPAddress.Loopback, CancellationToken.None));
         Assert.Equal(1, control.Requests);
 
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(await verifier.IsAllowedAsync(node, CancellationToken.None));
+        Assert.True(await verifier.IsAllowedAsync(node, IPAddress.Loopback, CancellationToken.None));
         Assert.Equal(2, control.Requests);
     }
 
