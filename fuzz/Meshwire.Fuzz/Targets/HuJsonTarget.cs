@@ -32,8 +32,11 @@ public static class HuJsonTarget
             return;
         }
 
-        // RFC 8259 plus comments and trailing commas: what the relaxed System.Text.Json reader takes.
-        var body = text.StartsWith('\uFEFF') ? text[1..] : text;
+        // RFC 8259 plus comments and trailing commas: what the relaxed System.Text.Json reader takes. One difference is
+        // HuJSON's on purpose: a // comment runs to '\n' only (as in the HuJSON reference), where System.Text.Json also
+        // ends it at '\r' (fuzz/regressions/hujson/line-comment-ended-by-cr). A '\r' outside a comment is whitespace to
+        // both, and inside a string both refuse it, so the oracle reads it as a space.
+        var body = (text.StartsWith('\uFEFF') ? text[1..] : text).Replace('\r', ' ');
         try
         {
             using var document = JsonDocument.Parse(Encoding.UTF8.GetBytes(body), Relaxed);
