@@ -19,6 +19,14 @@ public static class IpPacketTarget
 
     private static readonly TimeSpan Now = TimeSpan.FromDays(21);
 
+    // Fresh filters per input (their flow and fragment tables remember), small so that making them costs little.
+    private static readonly PacketFilterOptions Small = new() { FlowCapacity = 16, FragmentCapacity = 16 };
+
+    private static readonly FilterRule AllowAll = new(
+        [IPNetwork.Parse("0.0.0.0/0"), IPNetwork.Parse("::/0")],
+        [new FilterDestination(IPNetwork.Parse("0.0.0.0/0"), PortRange.All), new FilterDestination(IPNetwork.Parse("::/0"), PortRange.All)],
+        ProtocolSet.Any);
+
     public static void Run(ReadOnlySpan<byte> packet)
     {
         var parsed = IpPacket.TryParse(packet, out var fields);
@@ -43,15 +51,12 @@ public static class IpPacketTarget
             Check(IpPacket.TryParse(padded, out var again) && Same(fields, again), "trailing bytes changed the parse");
         }
 
-        var none = new PacketFilter([]);
+        var none = new PacketFilter([], Small);
         var verdict = none.Check(packet, Now);
         Check(!verdict.IsAccepted, "a filter without rules accepted a packet");
         Check((verdict.DropReason == FilterDropReason.Malformed) == !parsed, $"drop reason {verdict.DropReason} for a packet the parser {(parsed ? "accepted" : "refused")}");
 
-        var all = new PacketFilter([new FilterRule(
-            [IPNetwork.Parse("0.0.0.0/0"), IPNetwork.Parse("::/0")],
-            [new FilterDestination(IPNetwork.Parse("0.0.0.0/0"), PortRange.All), new FilterDestination(IPNetwork.Parse("::/0"), PortRange.All)],
-            ProtocolSet.Any)]);
+        var all = new PacketFilter([AllowAll], Small);
         var open = all.Check(packet, Now);
         Check(open.IsAccepted == (parsed && fields.Fragment != FragmentKind.NonFirst), $"allow-all filter gave {open} to a {(parsed ? fields.Fragment.ToString() : "malformed")} packet");
 
