@@ -78,8 +78,9 @@ public static class LocalApiInput
             return false;
         }
 
+        // A positive number below one tick rounds to zero, which is not in (0, max].
         duration = TimeSpan.FromSeconds(seconds);
-        return true;
+        return duration > TimeSpan.Zero;
     }
 
     /// <summary>

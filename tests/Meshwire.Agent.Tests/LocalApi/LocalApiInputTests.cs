@@ -27,4 +27,15 @@ public sealed class LocalApiInputTests
         Assert.Equal(IPAddress.Parse(expected), address);
         Assert.Equal(expectedPort, port);
     }
+
+    /// <summary>
+    /// Found by the localapi-input fuzz target (fuzz/regressions/localapi-input/duration-rounds-to-zero): a positive number
+    /// too small for a tick was accepted as a zero duration, which the summary promises never to return.
+    /// </summary>
+    [Theory]
+    [InlineData("0.000000000000000004")]
+    [InlineData("0.00000001s")]
+    [InlineData("0.00001ms")]
+    public void TryParseDuration_BelowOneTick_Refused(string text) =>
+        Assert.False(LocalApiInput.TryParseDuration(text, TimeSpan.FromMinutes(10), out _));
 }
