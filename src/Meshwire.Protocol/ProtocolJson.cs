@@ -26,13 +26,21 @@ public static class ProtocolJson
     public static byte[] Serialize(ControlMessage message) =>
         JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.ControlMessage);
 
-    /// <summary>Parses one message; false (never an exception) for malformed JSON, unknown types or bad keys.</summary>
+    /// <summary>
+    /// Parses one message; false (never an exception) for malformed JSON, unknown types, bad keys, or a null where
+    /// the wire type declares a value (a null hostname, a null item in a list of tags).
+    /// </summary>
     public static bool TryDeserialize(ReadOnlySpan<byte> utf8, out ControlMessage? message, out string? error)
     {
         try
         {
             message = JsonSerializer.Deserialize(utf8, ProtocolJsonContext.Default.ControlMessage);
-            error = message is null ? "empty message" : null;
+            error = message is null ? "empty message" : ProtocolNulls.Find(message) is { } path ? $"{path} may not be null" : null;
+            if (error is not null)
+            {
+                message = null;
+            }
+
             return message is not null;
         }
         catch (JsonException e)

@@ -11,7 +11,7 @@ public static class LocalApiInput
 
     /// <summary>
     /// "100.64.0.2", "100.64.0.2:80", "fd7a::2", "[fd7a::2]:80". Stricter than <see cref="IPAddress.TryParse(string, out IPAddress)"/>:
-    /// IPv4 needs four decimal parts (no "1" meaning 0.0.0.1), no scope ids, a port is 1 to 65535.
+    /// IPv4 needs four decimal parts without leading zeros (no "1" meaning 0.0.0.1, no octal "010"), no scope ids, a port is 1 to 65535.
     /// </summary>
     public static bool TryParseAddress(string? text, out IPAddress address, out int? port)
     {
@@ -78,8 +78,9 @@ public static class LocalApiInput
             return false;
         }
 
+        // A positive number below one tick rounds to zero, which is not in (0, max].
         duration = TimeSpan.FromSeconds(seconds);
-        return true;
+        return duration > TimeSpan.Zero;
     }
 
     /// <summary>
@@ -148,8 +149,9 @@ public static class LocalApiInput
     private static bool TryParseIPv4(string text, out IPAddress address)
     {
         address = IPAddress.None;
+        // No leading zeros: IPAddress.TryParse reads "020" as octal (16), so "020.64.0.2" would name 16.64.0.2.
         var parts = text.Split('.');
-        if (parts.Length != 4 || parts.Any(p => p.Length is 0 or > 3 || !p.All(char.IsAsciiDigit)))
+        if (parts.Length != 4 || parts.Any(p => p.Length is 0 or > 3 || !p.All(char.IsAsciiDigit) || (p.Length > 1 && p[0] == '0')))
         {
             return false;
         }
