@@ -26,14 +26,15 @@
 # Usage: bench/soak.sh [--duration 2h|SECONDS] [--interval SECONDS] [--no-build] [--keep]
 #   The programs are copied from out/ into the run directory first, so ./run build during the soak does not
 #   disturb it. --keep leaves the run directory (logs, samples.csv, summary.txt) in place for reading; it is
-#   always kept when the soak fails.
+#   always kept when the soak fails. SOAK_PREFIX and SOAK_SUBNET (e.g. mw-soak2, 10.80.0) let a second soak run
+#   beside the first; SOAK_DIR names its run directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PREFIX=mw-soak
+PREFIX=${SOAK_PREFIX:-mw-soak}
 HUB=$PREFIX-hub
 NODES=(alpha beta gamma delta epsilon)
-SUBNET=10.79.0
+SUBNET=${SOAK_SUBNET:-10.79.0}
 SERVER=$SUBNET.1
 CONTROL_URL=http://$SERVER:8080
 RELAY_PORT=8443
@@ -63,7 +64,7 @@ while [ $# -gt 0 ]; do
         --interval) INTERVAL=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "soak: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -221,7 +222,7 @@ for n in "${NODES[@]}"; do
     mkdir -p "$RUN/$n"
     start "$n" "$PREFIX-$n" "$RUN/$n/meshwired.log" "$BIN/meshwired" --state "$RUN/$n/state" --tun "mw-$n" --socket "$(socket_of "$n")"
     wait_for 30 "$n's LocalAPI socket" test -S "$(socket_of "$n")"
-    cli "$n" up --login-server "$CONTROL_URL" --authkey "$AUTHKEY" --hostname "$n" >/dev/null
+    cli "$n" up --login-server "$CONTROL_URL" --authkey-file "$AUTHKEY_FILE" --hostname "$n" >/dev/null
 done
 declare -A IP
 for n in "${NODES[@]}"; do
