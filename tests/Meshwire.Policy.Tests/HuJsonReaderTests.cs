@@ -55,6 +55,8 @@ public sealed class HuJsonReaderTests
     [InlineData("[1] /", 1, 5, "comments start with")]
     [InlineData("{\"a\": \"\\x\"}", 1, 9, "invalid escape")]
     [InlineData("{\"a\": \"\\u12\"}", 1, 9, "four hex digits")]
+    [InlineData("{\"a\": \"\\u00e\0x\"}", 1, 9, "four hex digits")]   // trailing NULs passed ushort.TryParse (fuzz: hujson)
+    [InlineData("{\"a\": \"\\u0\0\0\0 x\"}", 1, 9, "four hex digits")]
     [InlineData("[", 1, 1, "unterminated array")]
     [InlineData("{\"a\": [1,", 1, 7, "unterminated array")]
     public void Parse_Malformed_ErrorWithPosition(string text, int line, int column, string message)

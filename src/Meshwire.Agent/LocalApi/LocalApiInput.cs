@@ -67,7 +67,8 @@ public static class LocalApiInput
         var (number, scale) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
             : text.EndsWith('s') ? (text[..^1], 1.0)
             : (text, 1.0);
-        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0 || double.IsInfinity(value))
+        // double.TryParse reads "NaN" and "Infinity" whatever the styles: !(value > 0) and IsFinite refuse them.
+        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || !(value > 0) || !double.IsFinite(value))
         {
             return false;
         }

@@ -237,7 +237,9 @@ public sealed class HuJsonReader
                 case 'r': builder.Append('\r'); break;
                 case 't': builder.Append('\t'); break;
                 case 'u':
-                    if (_pos + 4 >= _text.Length || !ushort.TryParse(_text.AsSpan(_pos + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
+                    // Four hex digits, each checked: ushort.TryParse alone lets trailing NULs through ("\u00e\0").
+                    if (_pos + 4 >= _text.Length || !IsHex4(_text.AsSpan(_pos + 1, 4))
+                        || !ushort.TryParse(_text.AsSpan(_pos + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
                     {
                         throw Error("\\u must be followed by four hex digits");
                     }
@@ -253,6 +255,9 @@ public sealed class HuJsonReader
             runStart = _pos;
         }
     }
+
+    private static bool IsHex4(ReadOnlySpan<char> digits) =>
+        char.IsAsciiHexDigit(digits[0]) && char.IsAsciiHexDigit(digits[1]) && char.IsAsciiHexDigit(digits[2]) && char.IsAsciiHexDigit(digits[3]);
 
     private HuJsonNumber ParseNumber()
     {

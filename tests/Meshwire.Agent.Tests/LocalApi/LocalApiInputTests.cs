@@ -38,4 +38,14 @@ public sealed class LocalApiInputTests
     [InlineData("0.00001ms")]
     public void TryParseDuration_BelowOneTick_Refused(string text) =>
         Assert.False(LocalApiInput.TryParseDuration(text, TimeSpan.FromMinutes(10), out _));
+
+    [Theory]
+    [InlineData("nan")]      // found by the localapi-input fuzz target: TimeSpan.FromSeconds(NaN) threw
+    [InlineData("NaN")]
+    [InlineData("nans")]
+    [InlineData("NaNms")]
+    [InlineData("Infinity")]
+    [InlineData("infinitys")]
+    public void TryParseDuration_NotANumberOrInfinite_RefusedWithoutThrowing(string text) =>
+        Assert.False(LocalApiInput.TryParseDuration(text, TimeSpan.FromMinutes(10), out _));
 }
