@@ -79,9 +79,10 @@ internal readonly record struct SourceAddress(UInt128 Prefix, bool IsV6)
 }
 
 /// <summary>
-/// Shape checks of a node's messages that JSON deserialization cannot make: fields the node must send that came
-/// as null, and null elements in lists. Every failure is a bad_request answer on the channel, never an exception
-/// that ends it.
+/// Checks of a node's messages beyond their shape: keys that are all zero, too many or too long tags, an empty auth
+/// key, a negative region. Nulls never get here: ProtocolJson.TryDeserialize refuses a message with a null where the
+/// wire type declares a value (ProtocolNulls), and SecureFrames answers it bad_request. Every failure here is a
+/// bad_request answer on the channel too, never an exception that ends it.
 /// </summary>
 internal static class RequestChecks
 {
@@ -103,11 +104,6 @@ internal static class RequestChecks
             return "nodeKey is missing or all zero";
         }
 
-        if (register.Hostname is null)
-        {
-            return "hostname is required (a string)";
-        }
-
         if (register.Tags is { } tags)
         {
             if (tags.Count > MaxTags)
@@ -115,17 +111,9 @@ internal static class RequestChecks
                 return $"at most {MaxTags} tags";
             }
 
-            foreach (var tag in tags)
+            if (tags.Any(tag => tag.Length > MaxTagLength))
             {
-                if (tag is null)
-                {
-                    return "tags must be strings (tag:name), not null";
-                }
-
-                if (tag.Length > MaxTagLength)
-                {
-                    return $"a tag is at most {MaxTagLength} characters";
-                }
+                return $"a tag is at most {MaxTagLength} characters";
             }
         }
 
@@ -147,11 +135,6 @@ internal static class RequestChecks
         if (map.DiscoKey.Value.IsZero)
         {
             return "discoKey is missing or all zero";
-        }
-
-        if (map.Endpoints is { } endpoints && endpoints.Any(e => e is null))
-        {
-            return "endpoints must be strings (ip:port), not null";
         }
 
         if (map.HomeRelay < 0)
