@@ -170,9 +170,9 @@ public sealed partial class ControlService
 
     private void TakeRegistrationToken(IPAddress? source, string? authKey)
     {
-        var bySource = LazyInitializer.EnsureInitialized(ref _registrationsBySource, () => new KeyedRateLimiter<SourceAddress>(
-            Time, _options.RegistrationRatePerSource.PerMinute, _options.RegistrationRatePerSource.Burst, capacity: 65_536));
-        if (!bySource.TryTake(SourceAddress.Of(source), out var wait))
+        var now = MonotonicClock.Now(Time);
+        var bySource = LazyInitializer.EnsureInitialized(ref _registrationsBySource, () => _options.RegistrationRatePerSource.CreateLimiter<SourceAddress>(Time, capacity: 65_536));
+        if (!bySource.TryTake(SourceAddress.Of(source), now, out var wait))
         {
             throw new ControlException(ErrorCodes.RateLimited, $"too many registrations from this address; retry after {Math.Ceiling(wait.TotalSeconds)} s") { RetryAfter = wait };
         }
@@ -182,9 +182,8 @@ public sealed partial class ControlService
             return;
         }
 
-        var byKey = LazyInitializer.EnsureInitialized(ref _registrationsByAuthKey, () => new KeyedRateLimiter<Key32>(
-            Time, _options.RegistrationRatePerAuthKey.PerMinute, _options.RegistrationRatePerAuthKey.Burst, capacity: 65_536));
-        if (!byKey.TryTake(Key32.FromSpan(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(authKey))), out wait))
+        var byKey = LazyInitializer.EnsureInitialized(ref _registrationsByAuthKey, () => _options.RegistrationRatePerAuthKey.CreateLimiter<Key32>(Time, capacity: 65_536));
+        if (!byKey.TryTake(Key32.FromSpan(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(authKey))), now, out wait))
         {
             throw new ControlException(ErrorCodes.RateLimited, $"too many registrations with this auth key; retry after {Math.Ceiling(wait.TotalSeconds)} s") { RetryAfter = wait };
         }

@@ -177,29 +177,6 @@ public sealed class ChannelLimitTests
         Assert.InRange(advanced, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(7));
     }
 
-    [Fact]
-    public void KeyedRateLimiter_ManyKeys_BoundedAndFreshKeysShareOverflow()
-    {
-        var clock = new UptimeClock();
-        var limiter = new KeyedRateLimiter<int>(clock, perMinute: 60, burst: 2, capacity: 100);
-        for (var key = 0; key < 100; key++)
-        {
-            Assert.True(limiter.TryTake(key, out _));
-        }
-
-        // The table is full of draining buckets: new keys share one overflow bucket of the same size.
-        Assert.True(limiter.TryTake(1000, out _));
-        Assert.True(limiter.TryTake(1001, out _));
-        Assert.False(limiter.TryTake(1002, out var wait));
-        Assert.Equal(TimeSpan.FromSeconds(1), wait);
-        Assert.Equal(100, limiter.Count);
-
-        // Once the tracked buckets are full again they carry nothing and make room.
-        clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.True(limiter.TryTake(2000, out _));
-        Assert.Equal(1, limiter.Count);
-    }
-
     internal static ChannelHandler Handler(TestServer server, HandshakeReplayTable table) =>
         new(server.Service, ServerIdentity.LoadOrCreate(server.State), NullLogger<ChannelHandler>.Instance) { Replay = table };
 

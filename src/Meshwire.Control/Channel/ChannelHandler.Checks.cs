@@ -39,46 +39,6 @@ internal sealed partial class ChannelHandler
 }
 
 /// <summary>
-/// The address a rate limit counts by: IPv4 as is (IPv4-mapped IPv6 folded to IPv4), IPv6 by its /64, the block one
-/// host is usually given. <see cref="Address"/> is the address as seen; the key compares only the prefix.
-/// </summary>
-internal readonly record struct SourceAddress(UInt128 Prefix, bool IsV6)
-{
-    public IPAddress? Address { get; init; }
-
-    public static SourceAddress Of(IPAddress? address)
-    {
-        if (address is null)
-        {
-            return default;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            address.TryWriteBytes(bytes, out _);
-            return new SourceAddress(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), false) { Address = address };
-        }
-
-        address.TryWriteBytes(bytes, out _);
-        var high = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes);
-        return new SourceAddress(high, true) { Address = address };
-    }
-
-    // Equality must ignore Address (two hosts of one /64 share a bucket).
-    public bool Equals(SourceAddress other) => Prefix == other.Prefix && IsV6 == other.IsV6;
-
-    public override int GetHashCode() => HashCode.Combine(Prefix, IsV6);
-
-    public override string ToString() => Address?.ToString() ?? "(unknown)";
-}
-
-/// <summary>
 /// Checks of a node's messages beyond their shape: keys that are all zero, too many or too long tags, an empty auth
 /// key, a negative region. Nulls never get here: ProtocolJson.TryDeserialize refuses a message with a null where the
 /// wire type declares a value (ProtocolNulls), and SecureFrames answers it bad_request. Every failure here is a

@@ -27,8 +27,7 @@ namespace Meshwire.Control.Channel;
 /// </summary>
 internal sealed partial class ChannelHandler(ControlService service, ServerIdentity identity, ILogger<ChannelHandler> logger)
 {
-    private readonly KeyedRateLimiter<SourceAddress> _handshakeLimiter = new(
-        service.Time, service.Options.HandshakeRatePerSource.PerMinute, service.Options.HandshakeRatePerSource.Burst, capacity: 65_536);
+    private readonly KeyedRateLimiter<SourceAddress> _handshakeLimiter = service.Options.HandshakeRatePerSource.CreateLimiter<SourceAddress>(service.Time, capacity: 65_536);
 
     /// <summary>Replay and flood state per machine key (whitepaper 5.1), bounded.</summary>
     internal HandshakeReplayTable Replay { get; init; } = new();
@@ -43,7 +42,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
         }
 
         var source = SourceAddress.Of(context.Connection.RemoteIpAddress);
-        if (!_handshakeLimiter.TryTake(source, out var retryAfter))
+        if (!_handshakeLimiter.TryTake(source, MonotonicClock.Now(service.Time), out var retryAfter))
         {
             var seconds = RetrySeconds(retryAfter);
             Log.HandshakeRateLimited(logger, source.ToString(), seconds);
@@ -220,7 +219,7 @@ internal sealed partial class ChannelHandler(ControlService service, ServerIdent
                 if (!frame.Handshake.IsEmpty)
                 {
                     // Rekey in place: answer, switch our sending keys, and count the keys' age from now.
-                    if (!_handshakeLimiter.TryTake(source, out var wait))
+                    if (!_handshakeLimiter.TryTake(source, MonotonicClock.Now(service.Time), out var wait))
                     {
                         return (WebSocketCloseStatus.PolicyViolation, $"{ErrorCodes.RateLimited}: too many handshakes; retry after {RetrySeconds(wait)} s");
                     }

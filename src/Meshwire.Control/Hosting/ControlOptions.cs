@@ -1,3 +1,4 @@
+using Meshwire.Core;
 namespace Meshwire.Control.Hosting;
 
 /// <summary>Settings of a control server (command-line flags of `meshwire-control serve`, or set by tests).</summary>
@@ -104,6 +105,11 @@ public sealed class OidcOptions
 public sealed record RateLimit(int PerMinute, int Burst)
 {
     public static RateLimit Unlimited { get; } = new(0, 0);
+
+    /// <summary>A table of these buckets by key, on the monotonic clock of <paramref name="time"/>.</summary>
+    internal KeyedRateLimiter<TKey> CreateLimiter<TKey>(TimeProvider time, int capacity)
+        where TKey : notnull =>
+        new(PerMinute / 60.0, Burst, capacity, MonotonicClock.Now(time));
 
     public static bool TryParse(string? text, out RateLimit limit)
     {

@@ -60,10 +60,8 @@ public sealed class HttpRelayClientVerifier : IRelayClientVerifier
     private readonly Dictionary<NodePublicKey, LinkedListNode<Answer>> _answers = [];
     private readonly LinkedList<Answer> _order = new();
     private readonly Dictionary<NodePublicKey, Task<bool?>> _inFlight = [];
-    private readonly Dictionary<(UInt128 Prefix, bool IsV6), TokenBucket> _sources = [];
-    private TokenBucket _overflowSource;
+    private readonly KeyedRateLimiter<SourceAddress> _sources;
     private TokenBucket _global;
-    private TimeSpan _lastSourceSweep;
 
     // Counters, read without the lock.
     private long _requests;
@@ -77,7 +75,11 @@ public sealed class HttpRelayClientVerifier : IRelayClientVerifier
         _options = options ?? new RelayVerifierOptions();
         _started = _time.GetTimestamp();
         _global = new TokenBucket(_options.RequestsPerSecond, _options.Burst, TimeSpan.Zero);
-        _overflowSource = new TokenBucket(_options.RequestsPerSecondPerSource, _options.BurstPerSource, TimeSpan.Zero);
+
+        // Full buckets are swept out at most once a second; a bucket holds at least one second of its rate.
+        _sources = new KeyedRateLimiter<SourceAddress>(
+            _options.RequestsPerSecondPerSource, Math.Max(_options.BurstPerSource, _options.RequestsPerSecondPerSource), _options.SourceCapacity,
+            TimeSpan.Zero, sweepInterval: TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Requests sent to control so far.</summary>
@@ -188,76 +190,9 @@ public sealed class HttpRelayClientVerifier : IRelayClientVerifier
         _answers[node] = _order.AddLast(new Answer(node, allowed, expires));
     }
 
-    /// <summary>Takes one request from the source's budget and the global one; false when either is spent.</summary>
-    private bool TryCharge(IPAddress? source, TimeSpan now)
-    {
-        var key = SourceKey(source);
-        ref var bucket = ref _overflowSource;
-        var tracked = _sources.TryGetValue(key, out var existing);
-        if (!tracked && _sources.Count >= _options.SourceCapacity)
-        {
-            SweepSources(now);
-        }
-
-        var sourceBucket = tracked ? existing : new TokenBucket(_options.RequestsPerSecondPerSource, _options.BurstPerSource, now);
-        var useOverflow = !tracked && _sources.Count >= _options.SourceCapacity;
-        if (useOverflow)
-        {
-            if (!bucket.TryTake(1, now))
-            {
-                return false;
-            }
-        }
-        else
-        {
-            var taken = sourceBucket.TryTake(1, now);
-            _sources[key] = sourceBucket;
-            if (!taken)
-            {
-                return false;
-            }
-        }
-
-        return _global.TryTake(1, now);
-    }
-
-    /// <summary>Drops the source buckets that have refilled (they hold nothing a new bucket would not); at most once a second.</summary>
-    private void SweepSources(TimeSpan now)
-    {
-        if (now - _lastSourceSweep < TimeSpan.FromSeconds(1))
-        {
-            return;
-        }
-
-        _lastSourceSweep = now;
-        foreach (var (key, bucket) in _sources)
-        {
-            var probe = bucket;
-            if (probe.IsFullAt(now))
-            {
-                _sources.Remove(key);
-            }
-        }
-    }
-
-    private static (UInt128 Prefix, bool IsV6) SourceKey(IPAddress? address)
-    {
-        if (address is null)
-        {
-            return default;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out var written);
-        return written == 4
-            ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), false)
-            : (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes), true);
-    }
+    /// <summary>Takes one request from the source's budget and the global one; false when either is spent. Caller holds _lock.</summary>
+    private bool TryCharge(IPAddress? source, TimeSpan now) =>
+        _sources.TryTake(SourceAddress.Of(source), now, out _) && _global.TryTake(1, now);
 
     private readonly record struct Answer(NodePublicKey Node, bool Allowed, TimeSpan Expires);
 }

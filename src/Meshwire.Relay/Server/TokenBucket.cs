@@ -21,10 +21,6 @@ public struct TokenBucket
 
     public readonly bool IsUnlimited => _rate == 0;
 
-    /// <summary>Whether the bucket would be full at <paramref name="now"/> (it then holds nothing a new one would not).</summary>
-    public readonly bool IsFullAt(TimeSpan now) =>
-        _rate == 0 || Math.Min(_burst, _tokens + (Math.Max(0, (now - _last).TotalSeconds) * _rate)) >= _burst;
-
     /// <summary>Takes <paramref name="bytes"/> tokens if available; false means drop the packet.</summary>
     public bool TryTake(int bytes, TimeSpan now)
     {

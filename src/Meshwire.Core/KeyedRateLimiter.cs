@@ -1,24 +1,23 @@
-using Meshwire.Core;
-
-namespace Meshwire.Control.Channel;
+namespace Meshwire.Core;
 
 /// <summary>
-/// Token buckets by key (a source address, an auth key's hash): each key may take <c>burst</c> requests at once and
-/// <c>perMinute</c> a minute after that. Time is the given TimeProvider's monotonic clock.
+/// Token buckets by key (a source address, an auth key's hash): each key may take <c>burst</c> tokens at once and
+/// <c>perSecond</c> a second after that. Sans-I/O: the caller passes monotonic time.
 /// Memory is bounded: at most <c>capacity</c> keys are tracked. A bucket that has refilled completely carries no
-/// information (a new one would be the same), so when the table is full such buckets are dropped; if every tracked
-/// key is still draining, further keys share one overflow bucket, so a flood of fresh keys is limited as one key
-/// instead of growing the table or resetting the buckets of the keys already limited.
-/// A rate of zero means unlimited. Thread-safe (one lock; the work under it is O(1) except the sweep, which runs at
-/// most once per refill period).
+/// information (a new one would be the same), so when the table is full such buckets are dropped (a sweep, at most
+/// once per sweep interval); if every tracked key is still draining, further keys share one overflow bucket, so a
+/// flood of fresh keys is limited as one key instead of growing the table or resetting the buckets of the keys
+/// already limited. A rate of zero means unlimited (nothing is tracked). Thread-safe (one lock; the work under it is
+/// O(1) except the sweep).
+/// Used by the control server (channel handshakes and registrations) and the relay (its requests to control).
 /// </summary>
-internal sealed class KeyedRateLimiter<TKey>
+public sealed class KeyedRateLimiter<TKey>
     where TKey : notnull
 {
-    private readonly TimeProvider _time;
     private readonly double _perSecond;
     private readonly double _burst;
     private readonly int _capacity;
+    private readonly TimeSpan _sweepInterval;
 
     // Guarded by _lock: the buckets, the overflow bucket and when the table was last swept.
     private readonly Lock _lock = new();
@@ -26,16 +25,24 @@ internal sealed class KeyedRateLimiter<TKey>
     private Bucket _overflow;
     private TimeSpan _lastSweep;
 
-    public KeyedRateLimiter(TimeProvider time, int perMinute, int burst, int capacity)
+    /// <param name="perSecond">Tokens a key regains a second; 0 is unlimited.</param>
+    /// <param name="burst">Tokens a key may take at once (at least 1).</param>
+    /// <param name="capacity">Keys tracked at most.</param>
+    /// <param name="now">The caller's monotonic time now.</param>
+    /// <param name="sweepInterval">
+    /// The least time between two sweeps of the full table; by default the time a bucket takes to refill, at most a
+    /// minute.
+    /// </param>
+    public KeyedRateLimiter(double perSecond, double burst, int capacity, TimeSpan now, TimeSpan? sweepInterval = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(perMinute);
+        ArgumentOutOfRangeException.ThrowIfNegative(perSecond);
         ArgumentOutOfRangeException.ThrowIfNegative(burst);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _time = time;
-        _perSecond = perMinute / 60.0;
+        _perSecond = perSecond;
         _burst = Math.Max(1, burst);
         _capacity = capacity;
-        var now = MonotonicClock.Now(time);
+        _sweepInterval = sweepInterval
+            ?? (perSecond == 0 ? TimeSpan.MaxValue : TimeSpan.FromSeconds(Math.Min(_burst / perSecond, TimeSpan.FromMinutes(1).TotalSeconds)));
         _overflow = new Bucket(_burst, now);
         _lastSweep = now;
     }
@@ -55,7 +62,7 @@ internal sealed class KeyedRateLimiter<TKey>
     }
 
     /// <summary>Takes one token for <paramref name="key"/>; false with the wait until the next token otherwise.</summary>
-    public bool TryTake(TKey key, out TimeSpan retryAfter)
+    public bool TryTake(TKey key, TimeSpan now, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
         if (IsUnlimited)
@@ -63,7 +70,6 @@ internal sealed class KeyedRateLimiter<TKey>
             return true;
         }
 
-        var now = MonotonicClock.Now(_time);
         lock (_lock)
         {
             if (_buckets.TryGetValue(key, out var bucket))
@@ -104,11 +110,10 @@ internal sealed class KeyedRateLimiter<TKey>
         return false;
     }
 
-    /// <summary>Drops the buckets that are full again; at most once per time a bucket takes to refill.</summary>
+    /// <summary>Drops the buckets that are full again; at most once per sweep interval. Caller holds _lock.</summary>
     private void Sweep(TimeSpan now)
     {
-        var refillTime = TimeSpan.FromSeconds(_burst / _perSecond);
-        if (now - _lastSweep < refillTime && now - _lastSweep < TimeSpan.FromMinutes(1))
+        if (now - _lastSweep < _sweepInterval)
         {
             return;
         }
